@@ -1,0 +1,84 @@
+"""Reverse-mode automatic differentiation: recording the graph and walking it backwards.
+
+Every op computes its output array, then calls `record(...)` with the tensors
+it read and a `backward(grad)` closure that turns the output's gradient into
+one gradient per input. `backward` below visits the recorded graph in reverse
+topological order, so each node's gradient is complete before it is passed on.
+"""
+
+from contextlib import contextmanager
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextmanager
+def no_grad():
+    """Inside `with mc.no_grad():` ops record nothing (inference, optimizer updates)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def record(out, parents, backward):
+    """Attach `out` to the graph when grad is on and some parent needs a gradient.
+
+    `backward(grad)` returns one gradient array (or None) per parent, each
+    already reduced to that parent's shape.
+    """
+    if _grad_enabled and any(p.requires_grad for p in parents):
+        out.requires_grad = True
+        out._parents = tuple(parents)
+        out._backward = backward
+    return out
+
+
+def topological_order(root):
+    """Nodes that need a gradient, each after all of its parents (iterative DFS)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def backward(root, grad):
+    """Propagate `grad` (an array shaped like root) to every leaf that requires grad.
+
+    Leaf gradients accumulate into `.grad`; the graph's closures (and the
+    arrays they hold) are released as soon as each node is done.
+    """
+    grads = {id(root): grad}
+    for node in reversed(topological_order(root)):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if node._backward is None:
+            if node._released:
+                raise RuntimeError(
+                    "backward() through a graph that was already released: "
+                    "a graph can be walked once; run the forward pass again")
+            node._accumulate_grad(g)
+            continue
+        for parent, parent_grad in zip(node._parents, node._backward(g)):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            key = id(parent)
+            grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+        node._parents, node._backward, node._released = (), None, True

@@ -1,0 +1,24 @@
+"""mc.functional (also mc.F): every operation a CNN needs, as plain functions of tensors.
+
+Where to read each one:
+    convolution ........ ops/conv.py     (the lecture's flipped-kernel convolution)
+    windows ............ ops/im2col.py   (im2col / col2im, padding, output sizes)
+    pooling ............ ops/pool.py
+    activations ........ ops/activation.py
+    dense, flatten ..... ops/linear.py
+    dropout ............ ops/dropout.py
+    losses ............. ops/loss.py
+"""
+
+from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, sigmoid, softmax, tanh
+from .ops.conv import conv1d, conv2d
+from .ops.dropout import dropout
+from .ops.linear import flatten, linear
+from .ops.loss import binary_cross_entropy, categorical_cross_entropy, sparse_categorical_cross_entropy
+from .ops.pool import avg_pool2d, max_pool2d
+
+__all__ = [
+    "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "dropout", "linear", "flatten",
+    "relu", "leaky_relu", "sigmoid", "log_sigmoid", "tanh", "softmax", "log_softmax",
+    "binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy",
+]

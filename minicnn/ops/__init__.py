@@ -1,0 +1,1 @@
+"""The CNN operations, one concept per module; `minicnn.functional` gathers them."""

@@ -1,0 +1,68 @@
+"""Activation functions and (log-)softmax, each with its derivative.
+
+The exponentials are written so they never overflow: sigmoid uses exp(-|x|),
+softmax and log_softmax subtract each row's maximum first.
+"""
+
+from .. import autograd
+from ..tensor import Tensor, floating
+
+
+def _unary(x, out, backward):
+    return autograd.record(Tensor(out, x.backend), (x,), lambda g: (backward(g),))
+
+
+def relu(x):
+    """max(x, 0); the derivative at 0 is taken as 0."""
+    xp = x.xp
+    positive = x.data > 0
+    return _unary(x, xp.where(positive, x.data, 0.0), lambda g: xp.where(positive, g, 0.0))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise (PyTorch's default slope)."""
+    xp = x.xp
+    positive = x.data > 0
+    return _unary(x, xp.where(positive, x.data, negative_slope * x.data),
+                  lambda g: xp.where(positive, g, negative_slope * g))
+
+
+def _sigmoid(xp, z):
+    e = xp.exp(-xp.abs(z))              # in (0, 1]: no overflow for any z
+    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid(x):
+    x = floating(x)
+    out = _sigmoid(x.xp, x.data)
+    return _unary(x, out, lambda g: g * out * (1.0 - out))
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), finite for any x."""
+    x = floating(x)
+    xp, z = x.xp, x.data
+    out = xp.minimum(z, 0.0) - xp.log1p(xp.exp(-xp.abs(z)))
+    return _unary(x, out, lambda g: g * _sigmoid(xp, -z))
+
+
+def tanh(x):
+    x = floating(x)
+    out = x.xp.tanh(x.data)
+    return _unary(x, out, lambda g: g * (1.0 - out * out))
+
+
+def softmax(x, axis=-1):
+    x = floating(x)
+    xp = x.xp
+    e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
+    out = e / xp.sum(e, axis=axis, keepdims=True)
+    return _unary(x, out, lambda g: out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
+
+
+def log_softmax(x, axis=-1):
+    x = floating(x)
+    xp = x.xp
+    shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
+    out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+    return _unary(x, out, lambda g: g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True))

@@ -1,0 +1,88 @@
+"""Convolution, as the lecture teaches it: flip the kernel, slide it, sum the products.
+
+    Y[i, j] = sum_{k1, k2} X[i - k1, j - k2] W[k1, k2]
+
+Flipping ("rotating") W turns the sum into a plain dot product of each input
+window with the flipped kernel. All windows are gathered by im2col, so every
+output value of every filter comes from one matrix product:
+
+    (F, C*KH*KW) @ (C*KH*KW, N*OH*OW) -> (F, N*OH*OW)
+
+For one channel and one filter, conv2d(x, w) == scipy.signal.convolve2d(x, w, "valid");
+with several input channels the per-channel results are summed.
+"""
+
+from .. import autograd
+from ..tensor import Tensor
+from .im2col import col2im, im2col, output_size, pad2d, padding_amounts, pair, unpad2d
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D convolution of x (N, C, H, W) with weight (F, C, KH, KW) and bias (F,).
+
+    stride: int or pair. padding: int, pair, "valid" or "same" (Keras).
+    Returns (N, F, OH, OW) with OH = floor((H + pad_top + pad_bottom - KH) / SH) + 1.
+    """
+    _check_conv_args(x, weight, bias, ndim=4, layout="(N, C, H, W)", kernel_layout="(F, C, KH, KW)")
+    x = x if x.dtype == weight.dtype else x.astype(weight.dtype)   # e.g. uint8 images
+    backend, xp = x.backend, x.xp
+    n, c, h, w = x.shape
+    f, _, kh, kw = weight.shape
+    stride = pair(stride, "stride")
+    if min(stride) < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
+    pads = padding_amounts(padding, (h, w), (kh, kw), stride)
+    oh, ow = output_size((h, w), (kh, kw), stride, pads, "conv2d")
+
+    cols = im2col(backend, pad2d(backend, x.data, pads), (kh, kw), stride, (oh, ow))
+    cols = xp.reshape(cols, (c * kh * kw, n * oh * ow))
+    w_flipped = xp.reshape(xp.flip(weight.data, axis=(2, 3)), (f, c * kh * kw))
+    out = xp.matmul(w_flipped, cols)                              # (F, N*OH*OW)
+    if bias is not None:
+        out = out + xp.reshape(bias.data, (f, 1))
+    out = xp.permute_dims(xp.reshape(out, (f, n, oh, ow)), (1, 0, 2, 3))
+
+    def backward(g):
+        g = xp.reshape(xp.permute_dims(g, (1, 0, 2, 3)), (f, n * oh * ow))
+        g_weight = xp.flip(xp.reshape(xp.matmul(g, cols.T), (f, c, kh, kw)), axis=(2, 3))
+        g_cols = xp.reshape(xp.matmul(w_flipped.T, g), (c, kh, kw, n, oh, ow))
+        padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
+        g_x = unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
+        g_bias = None if bias is None else xp.sum(g, axis=1)
+        return g_x, g_weight, g_bias
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return autograd.record(Tensor(out, backend), parents, backward)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0):
+    """1-D convolution of x (N, C, L) with weight (F, C, K): conv2d on a height-1 image."""
+    _check_conv_args(x, weight, bias, ndim=3, layout="(N, C, L)", kernel_layout="(F, C, K)")
+    if not isinstance(stride, int):
+        raise ValueError(f"conv1d: stride must be an int, got {stride!r}")
+    if not isinstance(padding, (int, str)):
+        raise ValueError(f"conv1d: padding must be an int, 'valid' or 'same', got {padding!r}")
+    n, c, length = x.shape
+    f, _, k = weight.shape
+    out = conv2d(x.reshape(n, c, 1, length), weight.reshape(f, c, 1, k), bias,
+                 stride=(1, stride), padding=padding if isinstance(padding, str) else (0, padding))
+    return out.reshape(n, f, out.shape[-1])
+
+
+def _check_conv_args(x, weight, bias, ndim, layout, kernel_layout):
+    name = "conv2d" if ndim == 4 else "conv1d"
+    for arg, value in (("x", x), ("weight", weight), ("bias", bias)):
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"{name}: {arg} must be a mc.Tensor, got {type(value).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name}: x must have shape {layout}, got shape {x.shape}")
+    if weight.ndim != ndim:
+        raise ValueError(f"{name}: weight must have shape {kernel_layout}, got shape {weight.shape}")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"{name}: weight has shape {weight.shape}, wanted {weight.shape[0]} filters of "
+                         f"{x.shape[1]} channels to match x of shape {x.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"{name}: bias has shape {bias.shape}, wanted ({weight.shape[0]},)")
+    devices = {t.device for t in (x, weight, bias) if t is not None}
+    if len(devices) > 1:
+        raise ValueError(f"{name}: x, weight and bias are on different devices {sorted(devices)}")

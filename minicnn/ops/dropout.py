@@ -1,0 +1,19 @@
+"""Inverted dropout: zero a random share of the values while training, scale the rest up."""
+
+from .. import random
+from ..tensor import Tensor, floating
+
+
+def dropout(x, rate, training=True):
+    """Each value is kept with probability 1 - rate and then divided by 1 - rate,
+    so the expected output equals x and nothing changes at inference.
+
+    Masks come from minicnn's seeded generator (mc.manual_seed).
+    """
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout: rate must be in [0, 1), got {rate!r}")
+    if not training or rate == 0.0:
+        return x
+    x = floating(x)
+    keep = (random.uniform(x.shape) >= rate).astype(x.dtype) / x.dtype.type(1.0 - rate)
+    return x * Tensor(x.backend.from_host(keep), x.backend)

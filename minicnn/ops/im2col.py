@@ -1,0 +1,104 @@
+"""Sliding windows as a matrix (im2col), its adjoint (col2im), padding and output sizes.
+
+Convolution and pooling both look at every KH x KW window of the input.
+im2col copies those windows side by side, so a convolution becomes one
+matrix product and a pooling one reduction. The copy is a loop over the
+KH * KW kernel offsets (not over pixels): for offset (i, j) the values seen
+by all windows form one strided slice of the input.
+
+Layout: windows are returned as (C, KH, KW, N, OH, OW) so that reshaping to
+(C*KH*KW, N*OH*OW) gives the matrix the convolution multiplies, without a
+further copy.
+"""
+
+
+def pair(value, name):
+    """An int or a pair of ints as a pair."""
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def padding_amounts(padding, in_size, kernel, stride):
+    """Zero padding as ((top, bottom), (left, right)).
+
+    `padding` is an int, a pair (rows, cols), "valid" (none) or "same"
+    (Keras: output size ceil(n / stride); an odd total puts the extra row or
+    column at the bottom or right).
+    """
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        amounts = []
+        for n, k, s in zip(in_size, kernel, stride):
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            amounts.append((total // 2, total - total // 2))
+        return tuple(amounts)
+    if isinstance(padding, str):
+        raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    ph, pw = pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must not be negative, got {padding!r}")
+    return ((ph, ph), (pw, pw))
+
+
+def output_size(in_size, kernel, stride, pads, what):
+    """floor((n + p_before + p_after - k) / s) + 1 for each spatial axis; an error below 1."""
+    sizes = tuple((n + p0 + p1 - k) // s + 1 for n, k, s, (p0, p1) in zip(in_size, kernel, stride, pads))
+    if min(sizes) < 1:
+        raise ValueError(f"{what}: input of spatial size {tuple(in_size)} with kernel {tuple(kernel)}, "
+                         f"padding {tuple(pads)} and stride {tuple(stride)} leaves an output of size "
+                         f"{sizes}; use a smaller kernel or stride, or more padding")
+    return sizes
+
+
+def pad2d(backend, x, pads, value=0.0):
+    """x (N, C, H, W) framed by `value` ((top, bottom), (left, right) rows/cols)."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    n, c, h, w = x.shape
+    out = backend.full((n, c, h + top + bottom, w + left + right), value, backend.numpy_dtype(x.dtype))
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
+def unpad2d(x, pads):
+    """The inverse of pad2d: the centre of x."""
+    (top, bottom), (left, right) = pads
+    h, w = x.shape[2], x.shape[3]
+    return x[:, :, top:h - bottom, left:w - right]
+
+
+def im2col(backend, x, kernel, stride, out_size):
+    """Every (KH, KW) window of x (N, C, H, W), as an array (C, KH, KW, N, OH, OW).
+
+    cols[c, i, j, n, y, z] = x[n, c, y * SH + i, z * SW + j]
+    """
+    xp = backend.xp
+    n, c = x.shape[0], x.shape[1]
+    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
+    x = xp.permute_dims(x, (1, 0, 2, 3))
+    cols = backend.empty((c, kh, kw, n, oh, ow), backend.numpy_dtype(x.dtype))
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, i, j, ...] = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+    return cols
+
+
+def col2im(backend, cols, x_shape, stride):
+    """The adjoint of im2col: each window value added back where it came from.
+
+    Returns an array of shape `x_shape` (N, C, H, W); overlapping windows add up.
+    """
+    xp = backend.xp
+    n, c, h, w = x_shape
+    _, kh, kw, _, oh, ow = cols.shape
+    sh, sw = stride
+    x = backend.zeros((c, n, h, w), backend.numpy_dtype(cols.dtype))
+    for i in range(kh):
+        for j in range(kw):
+            x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += cols[:, i, j, ...]
+    return xp.permute_dims(x, (1, 0, 2, 3))

@@ -1,0 +1,95 @@
+"""Cross-entropy losses with Keras' semantics, averaged over the batch.
+
+from_logits=True: the raw scores go through log_sigmoid / log_softmax, which
+stay finite however large the logits (the lecture's "numerical stability").
+from_logits=False: the predictions are probabilities, clipped to
+[1e-7, 1 - 1e-7] before the log, as Keras does.
+"""
+
+import numpy as np
+
+from ..tensor import Tensor, tensor
+from .activation import log_sigmoid, log_softmax
+
+EPSILON = 1e-7
+
+
+def binary_cross_entropy(y_pred, y_true, from_logits=False):
+    """-[y log p + (1 - y) log(1 - p)] averaged; y_pred and y_true shaped alike ((N,) or (N, 1))."""
+    y_pred = _check_pred(y_pred, "binary_cross_entropy")
+    y_true = _labels(y_true, y_pred, "y_true", float_labels=True)
+    if y_true.shape != y_pred.shape:
+        if y_true.size == y_pred.size and y_pred.ndim <= 2 and y_true.ndim <= 2 and y_pred.shape[0] == y_true.shape[0]:
+            y_true = y_true.reshape(y_pred.shape)      # (N,) against (N, 1), as Keras allows
+        else:
+            raise ValueError(f"binary_cross_entropy: y_true has shape {y_true.shape}, wanted {y_pred.shape} "
+                             f"like y_pred")
+    if from_logits:
+        # with s = log_sigmoid(z): log(1 - sigmoid(z)) = s - z, so the loss is (1 - y) z - s
+        return ((1.0 - y_true) * y_pred - log_sigmoid(y_pred)).mean()
+    p = y_pred.clip(EPSILON, 1.0 - EPSILON)
+    return -(y_true * p.log() + (1.0 - y_true) * (1.0 - p).log()).mean()
+
+
+def categorical_cross_entropy(y_pred, y_true_onehot, from_logits=False):
+    """-sum(y log p) per sample, averaged; y_pred and y_true_onehot both (N, classes)."""
+    y_pred = _check_pred(y_pred, "categorical_cross_entropy", ndim=2)
+    y_true = _labels(y_true_onehot, y_pred, "y_true_onehot", float_labels=True)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"categorical_cross_entropy: y_true_onehot has shape {y_true.shape}, "
+                         f"wanted {y_pred.shape} like y_pred")
+    return _cross_entropy(y_pred, y_true, from_logits)
+
+
+def sparse_categorical_cross_entropy(y_pred, y_true_int, from_logits=False):
+    """categorical_cross_entropy with integer labels (N,) or (N, 1) in [0, classes)."""
+    y_pred = _check_pred(y_pred, "sparse_categorical_cross_entropy", ndim=2)
+    labels = _labels(y_true_int, y_pred, "y_true_int", float_labels=False)
+    n, classes = y_pred.shape
+    if labels.shape not in ((n,), (n, 1)):
+        raise ValueError(f"sparse_categorical_cross_entropy: y_true_int has shape {labels.shape}, "
+                         f"wanted ({n},) or ({n}, 1) for y_pred of shape {y_pred.shape}")
+    host = labels.numpy()
+    if host.size and (host.min() < 0 or host.max() >= classes):
+        bad = host[(host < 0) | (host >= classes)]
+        raise ValueError(f"sparse_categorical_cross_entropy: label {int(bad[0])} is out of range "
+                         f"for {classes} classes (labels must be in [0, {classes - 1}])")
+    xp, backend = y_pred.xp, y_pred.backend
+    hits = xp.reshape(labels.data, (n, 1)) == xp.reshape(backend.arange(classes, labels.dtype), (1, classes))
+    onehot = Tensor(xp.astype(hits, y_pred.data.dtype), backend)
+    return _cross_entropy(y_pred, onehot, from_logits)
+
+
+def _cross_entropy(y_pred, y_true, from_logits):
+    if from_logits:
+        log_p = log_softmax(y_pred, axis=-1)
+    else:
+        p = y_pred / y_pred.sum(axis=-1, keepdims=True)   # Keras renormalises the rows
+        log_p = p.clip(EPSILON, 1.0 - EPSILON).log()
+    return -(y_true * log_p).sum(axis=-1).mean()
+
+
+def _check_pred(y_pred, name, ndim=None):
+    if not isinstance(y_pred, Tensor):
+        raise TypeError(f"{name}: y_pred must be a mc.Tensor, got {type(y_pred).__name__}")
+    if y_pred.dtype.kind != "f":
+        raise TypeError(f"{name}: y_pred must be floating point, got dtype {y_pred.dtype}")
+    if ndim is not None and y_pred.ndim != ndim:
+        raise ValueError(f"{name}: y_pred must have shape (N, classes), got shape {y_pred.shape}")
+    return y_pred
+
+
+def _labels(y_true, y_pred, name, float_labels):
+    """Labels as a tensor on y_pred's device: in y_pred's float dtype, or as integers."""
+    if not isinstance(y_true, Tensor):
+        y_true = tensor(y_true, device=y_pred.device)
+    elif y_true.device != y_pred.device:
+        raise ValueError(f"{name} is on {y_true.device} but y_pred on {y_pred.device}")
+    if float_labels:
+        return y_true.detach().astype(y_pred.dtype)
+    if y_true.dtype.kind not in "iu":
+        as_int = y_true.numpy().astype(np.int64)
+        if not np.array_equal(as_int, y_true.numpy()):
+            raise ValueError(f"{name} must hold integer class labels, got dtype {y_true.dtype}")
+        y_true = y_true.astype(np.int64)
+    return y_true

@@ -1,0 +1,83 @@
+"""Max and average pooling: one value per window, each channel on its own.
+
+Windows come from im2col as (C, KH*KW, N, OH, OW); pooling reduces the
+window axis. The gradient goes back through col2im, the adjoint of im2col.
+"""
+
+from .. import autograd
+from ..tensor import Tensor, floating
+from .im2col import col2im, im2col, output_size, pad2d, padding_amounts, pair, unpad2d
+
+
+def _windows(x, pool_size, stride, padding, fill, name):
+    """Padded windows of x as (C, K, N, OH, OW), plus what backward needs."""
+    if not isinstance(x, Tensor) or x.ndim != 4:
+        shape = getattr(x, "shape", None)
+        raise ValueError(f"{name}: x must be a mc.Tensor of shape (N, C, H, W), got shape {shape}")
+    kernel = pair(pool_size, "pool_size")
+    stride = kernel if stride is None else pair(stride, "stride")
+    if min(kernel) < 1 or min(stride) < 1:
+        raise ValueError(f"{name}: pool_size and stride must be at least 1, got {kernel} and {stride}")
+    n, c, h, w = x.shape
+    pads = padding_amounts(padding, (h, w), kernel, stride)
+    if any(p >= k for k, side in zip(kernel, pads) for p in side):
+        raise ValueError(f"{name}: padding {pads} must be smaller than pool_size {kernel} on every side, "
+                         f"or a window could hold padding only")
+    out_hw = output_size((h, w), kernel, stride, pads, name)
+    backend = x.backend
+    cols = im2col(backend, pad2d(backend, x.data, pads, fill), kernel, stride, out_hw)
+    cols = backend.xp.reshape(cols, (c, kernel[0] * kernel[1], n) + out_hw)
+    padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
+    return cols, kernel, stride, pads, padded_shape
+
+
+def _to_nchw(xp, a):
+    return xp.permute_dims(a, (1, 0, 2, 3))
+
+
+def _back_to_input(backend, g_cols, kernel, stride, pads, padded_shape):
+    c, _, n, oh, ow = g_cols.shape
+    g_cols = backend.xp.reshape(g_cols, (c, kernel[0], kernel[1], n, oh, ow))
+    return unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
+
+
+def max_pool2d(x, pool_size=2, stride=None, padding=0):
+    """Largest value of each window. stride defaults to pool_size; padded cells never win.
+
+    In a tie the whole gradient goes to the first maximum (row by row).
+    """
+    x = floating(x)
+    backend, xp = x.backend, x.xp
+    cols, kernel, stride, pads, padded_shape = _windows(x, pool_size, stride, padding,
+                                                        -float("inf"), "max_pool2d")
+    winner = xp.argmax(cols, axis=1)           # first maximum of each window
+    out = _to_nchw(xp, xp.max(cols, axis=1))
+
+    def backward(g):
+        offsets = xp.reshape(backend.arange(cols.shape[1]), (1, -1, 1, 1, 1))
+        won = xp.astype(xp.expand_dims(winner, axis=1) == offsets, g.dtype)
+        g_cols = won * xp.expand_dims(_to_nchw(xp, g), axis=1)
+        return (_back_to_input(backend, g_cols, kernel, stride, pads, padded_shape),)
+    return autograd.record(Tensor(out, backend), (x,), backward)
+
+
+def avg_pool2d(x, pool_size=2, stride=None, padding=0):
+    """Mean of each window over its real cells: padded cells are not counted."""
+    x = floating(x)
+    backend, xp = x.backend, x.xp
+    cols, kernel, stride, pads, padded_shape = _windows(x, pool_size, stride, padding, 0.0, "avg_pool2d")
+    counts = _real_cells(backend, x, kernel, stride, pads, cols.shape[3:])  # (OH, OW)
+    out = _to_nchw(xp, xp.sum(cols, axis=1) / counts)
+
+    def backward(g):
+        share = xp.expand_dims(_to_nchw(xp, g) / counts, axis=1)
+        g_cols = xp.broadcast_to(share, cols.shape)
+        return (_back_to_input(backend, g_cols, kernel, stride, pads, padded_shape),)
+    return autograd.record(Tensor(out, backend), (x,), backward)
+
+
+def _real_cells(backend, x, kernel, stride, pads, out_hw):
+    """How many non-padding cells each window holds, as (OH, OW)."""
+    ones = backend.full((1, 1) + x.shape[2:], 1, x.dtype)
+    cols = im2col(backend, pad2d(backend, ones, pads, 0.0), kernel, stride, out_hw)
+    return backend.xp.sum(backend.xp.reshape(cols, (kernel[0] * kernel[1],) + tuple(out_hw)), axis=0)

@@ -1,0 +1,31 @@
+"""minicnn's own random numbers: one seeded generator, separate from NumPy's global state.
+
+Numbers are drawn on the host in float32 and copied to the tensor's device,
+so a seed gives the same initial weights and dropout masks on every device.
+"""
+
+import numpy as np
+
+DEFAULT_SEED = 0
+_generator = np.random.Generator(np.random.PCG64(DEFAULT_SEED))
+
+
+def manual_seed(seed):
+    """Restart minicnn's generator from `seed` (NumPy's global state is untouched)."""
+    global _generator
+    _generator = np.random.Generator(np.random.PCG64(int(seed)))
+
+
+def generator():
+    """The generator itself, for code that needs more than uniform/normal draws."""
+    return _generator
+
+
+def uniform(shape):
+    """float32 numbers in [0, 1) on the host."""
+    return _generator.random(shape, dtype=np.float32)
+
+
+def normal(shape):
+    """float32 standard normal numbers on the host."""
+    return _generator.standard_normal(shape, dtype=np.float32)

@@ -1,0 +1,440 @@
+"""mc.Tensor: an array on a device, plus what autograd needs to differentiate it.
+
+This file holds the tensor and its basic math (arithmetic, reductions,
+reshaping, indexing), each op as: compute the output with the backend's
+array module, then `record` a closure that maps the output's gradient back to
+the inputs. The CNN ops built on top live in `minicnn/ops/`.
+"""
+
+import numbers
+
+import numpy as np
+
+from . import autograd, random
+from .backend import backend_of, get_backend
+
+DEFAULT_DTYPE = np.dtype("float32")
+
+
+class Tensor:
+    # NumPy defers to our reflected operators: `ndarray + tensor` -> Tensor.__radd__.
+    __array_ufunc__ = None
+
+    def __init__(self, data, backend, requires_grad=False):
+        self.data = data                # the raw array of `backend.xp`
+        self.backend = backend
+        self.grad = None                # a Tensor without graph, filled by backward()
+        self.requires_grad = requires_grad
+        self._parents = ()              # tensors this one was computed from
+        self._backward = None           # grad of output -> grads of parents
+        self._released = False          # True once backward() has freed this node
+
+    # --- what the tensor is ---
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self):
+        return len(self.data.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def dtype(self):
+        return self.backend.numpy_dtype(self.data.dtype)
+
+    @property
+    def device(self):
+        return self.backend.name
+
+    @property
+    def xp(self):
+        return self.backend.xp
+
+    @property
+    def is_leaf(self):
+        return self._backward is None and not self._released
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        return f"tensor({body}, dtype={self.dtype}, device={self.device!r}{grad})"
+
+    def __len__(self):
+        return self.shape[0]
+
+    # --- leaving the graph, the device, the library ---
+    def numpy(self):
+        """A host NumPy copy of the data."""
+        return self.backend.to_host(self.data)
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor(self.data, self.backend)
+
+    def to(self, device):
+        """This tensor on `device` ("cpu" or "gpu"); gradients flow back across the copy."""
+        target = get_backend(device)
+        if target is self.backend:
+            return self
+        source = self.backend
+        out = Tensor(target.from_host(source.to_host(self.data)), target)
+        return autograd.record(out, (self,), lambda g: (source.from_host(target.to_host(g)),))
+
+    def backward(self, grad=None):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`."""
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad")
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward() without a grad needs a scalar output, got shape {self.shape}")
+            grad = self.backend.full(self.data.shape, 1.0, self.dtype)
+        else:
+            grad = _as_tensor(grad, self).data
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(f"backward(grad): grad has shape {tuple(grad.shape)}, wanted {self.shape}")
+        autograd.backward(self, grad)
+
+    def _accumulate_grad(self, g):
+        xp = self.xp
+        if tuple(g.shape) != self.shape:  # e.g. a broadcast view from an op: materialise it
+            g = xp.broadcast_to(g, self.shape)
+        g = xp.astype(g, self.data.dtype, copy=True)
+        self.grad = Tensor(g, self.backend) if self.grad is None else Tensor(self.grad.data + g, self.backend)
+
+    def zero_grad(self):
+        self.grad = None
+
+    # --- arithmetic ---
+    def __add__(self, other):
+        a, b = _coerce(self, other)
+        return _binary(a, b, a.data + b.data, lambda g: (g, g))
+
+    def __sub__(self, other):
+        a, b = _coerce(self, other)
+        return _binary(a, b, a.data - b.data, lambda g: (g, -g))
+
+    def __mul__(self, other):
+        a, b = _coerce(self, other)
+        return _binary(a, b, a.data * b.data, lambda g: (g * b.data, g * a.data))
+
+    def __truediv__(self, other):
+        a, b = _coerce(self, other)
+        return _binary(a, b, a.data / b.data,
+                       lambda g: (g / b.data, -g * a.data / (b.data * b.data)))
+
+    def __matmul__(self, other):
+        a, b = _coerce(self, other)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+        if a.ndim == 1:  # a vector is a one-row matrix, as in NumPy
+            return (a.reshape(1, -1) @ b).reshape(*b.shape[:-2], b.shape[-1])
+        if b.ndim == 1:
+            return (a @ b.reshape(-1, 1)).reshape(*a.shape[:-1])
+        xp = a.xp
+        out = xp.matmul(a.data, b.data)
+        swap = lambda m: xp.permute_dims(m, (*range(m.ndim - 2), m.ndim - 1, m.ndim - 2))
+        return _binary(a, b, out, lambda g: (xp.matmul(g, swap(b.data)), xp.matmul(swap(a.data), g)))
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, numbers.Real):
+            # a Python number keeps x's dtype (a NumPy float64 scalar would not)
+            x, p = self, int(exponent) if float(exponent).is_integer() else float(exponent)
+            return autograd.record(_new(x.data ** p, x), (x,), lambda g: (g * p * x.data ** (p - 1),))
+        a, b = _coerce(self, exponent)
+        xp = a.xp
+        out = xp.pow(a.data, b.data)
+        return _binary(a, b, out, lambda g: (g * b.data * xp.pow(a.data, b.data - 1),
+                                             g * out * xp.log(a.data) if b.requires_grad else None))
+
+    def __neg__(self):
+        return autograd.record(_new(-self.data, self), (self,), lambda g: (-g,))
+
+    def __radd__(self, other):
+        return _coerce(self, other)[1] + self
+
+    def __rsub__(self, other):
+        return _coerce(self, other)[1] - self
+
+    def __rmul__(self, other):
+        return _coerce(self, other)[1] * self
+
+    def __rtruediv__(self, other):
+        return _coerce(self, other)[1] / self
+
+    def __rmatmul__(self, other):
+        return _coerce(self, other)[1] @ self
+
+    def __rpow__(self, other):
+        return _coerce(self, other)[1] ** self
+
+    # --- comparisons: boolean tensors, outside the graph ---
+    def _compare(self, other, op):
+        a, b = _coerce(self, other)
+        return Tensor(op(a.data, b.data), a.backend)
+
+    def __eq__(self, other):
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    __hash__ = object.__hash__  # tensors are graph nodes: hashed by identity
+
+    # --- elementwise functions ---
+    def exp(self):
+        x = floating(self)
+        out = x.xp.exp(x.data)
+        return autograd.record(_new(out, x), (x,), lambda g: (g * out,))
+
+    def log(self):
+        x = floating(self)
+        return autograd.record(_new(x.xp.log(x.data), x), (x,), lambda g: (g / x.data,))
+
+    def clip(self, min=None, max=None):
+        """Values limited to [min, max]; the gradient passes only where no limit applied."""
+        xp, x = self.xp, self.data
+        out = xp.clip(x, min, max)
+        inside = out == x
+        return autograd.record(_new(out, self), (self,),
+                               lambda g: (g * xp.astype(inside, g.dtype),))
+
+    # --- reductions ---
+    def sum(self, axis=None, keepdims=False):
+        xp, shape = self.xp, self.shape
+        axes = _axes(axis, self.ndim)
+        out = xp.sum(self.data, axis=axes, keepdims=keepdims)
+        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        return autograd.record(_new(out, self), (self,),
+                               lambda g: (xp.broadcast_to(xp.reshape(g, kept), shape),))
+
+    def mean(self, axis=None, keepdims=False):
+        count = 1
+        for i in _axes(axis, self.ndim):
+            count *= self.shape[i]
+        return self.sum(axis, keepdims) * (1.0 / count)
+
+    def max(self, axis=None, keepdims=False):
+        """Largest values; tied maxima share the gradient equally."""
+        xp, shape, x = self.xp, self.shape, self.data
+        axes = _axes(axis, self.ndim)
+        out_kept = xp.max(x, axis=axes, keepdims=True)
+        out = out_kept if keepdims else xp.reshape(out_kept, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+        def backward(g):
+            winners = xp.astype(x == out_kept, g.dtype)
+            share = winners / xp.sum(winners, axis=axes, keepdims=True)
+            return (share * xp.reshape(g, out_kept.shape),)
+        return autograd.record(_new(out, self), (self,), backward)
+
+    # --- shape ---
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        xp, old = self.xp, self.shape
+        return autograd.record(_new(xp.reshape(self.data, shape), self), (self,),
+                               lambda g: (xp.reshape(g, old),))
+
+    def transpose(self, *axes):
+        axes = _shape_arg(axes) or tuple(reversed(range(self.ndim)))
+        xp = self.xp
+        inverse = tuple(int(i) for i in np.argsort(axes))
+        return autograd.record(_new(xp.permute_dims(self.data, axes), self), (self,),
+                               lambda g: (xp.permute_dims(g, inverse),))
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def __getitem__(self, index):
+        index = _device_index(index, self)
+        shape, dtype, backend = self.shape, self.dtype, self.backend
+        unique = _is_basic(index, backend)
+
+        def backward(g):
+            grad = backend.zeros(shape, dtype)
+            if unique:
+                grad[index] = g            # each position picked at most once
+            else:
+                backend.index_add(grad, index, g)  # an index may repeat: add, don't overwrite
+            return (grad,)
+        return autograd.record(_new(self.data[index], self), (self,), backward)
+
+
+# --- helpers for the ops above ---
+
+def floating(x):
+    """x itself if it holds floats, else x as float32 (integer images, labels)."""
+    return x if x.dtype.kind == "f" else x.astype(DEFAULT_DTYPE)
+
+
+def _new(data, like):
+    return Tensor(data, like.backend)
+
+
+def _as_tensor(value, like):
+    """`value` as a tensor on `like`'s device; Python numbers take like's dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Number) or isinstance(value, np.generic):
+        dtype = like.dtype
+        if dtype.kind in "biu" and isinstance(value, float):
+            dtype = DEFAULT_DTYPE   # int tensor * 0.5 is float32, never float64
+        return Tensor(like.backend.full((), value, dtype), like.backend)
+    return tensor(value)
+
+
+def _coerce(a, b):
+    """Both operands as tensors of one device, integers cast to the other's float dtype."""
+    b = _as_tensor(b, a)
+    if a.backend is not b.backend:
+        raise ValueError(f"tensors are on different devices: {a.device} and {b.device}; "
+                         f"move one with .to({a.device!r}) or .to({b.device!r})")
+    fa, fb = a.dtype.kind == "f", b.dtype.kind == "f"
+    if fa and not fb:
+        b = b.astype(a.dtype)
+    elif fb and not fa:
+        a = a.astype(b.dtype)
+    return a, b
+
+
+def _binary(a, b, out, backward):
+    """Record a broadcasting binary op, reducing each gradient to its input's shape."""
+    xp = a.xp
+
+    def reduced(g):
+        ga, gb = backward(g)
+        return (None if ga is None else unbroadcast(xp, ga, a.shape),
+                None if gb is None else unbroadcast(xp, gb, b.shape))
+    return autograd.record(_new(out, a), (a, b), reduced)
+
+
+def unbroadcast(xp, grad, shape):
+    """Sum `grad` over the axes that broadcasting added or stretched, back to `shape`."""
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = xp.sum(grad, axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = xp.sum(grad, axis=stretched, keepdims=True)
+    return grad
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(a % ndim for a in axes)
+
+
+def _shape_arg(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _device_index(index, like):
+    """Index components as arrays of `like`'s device (tensors and lists unwrapped)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    converted = []
+    for part in parts:
+        if isinstance(part, Tensor):
+            if part.backend is not like.backend:
+                raise ValueError(f"index tensor is on {part.device}, indexed tensor on {like.device}")
+            part = part.data
+        elif isinstance(part, (list, np.ndarray)):
+            part = tensor(part, device=like.device).data
+        converted.append(part)
+    return tuple(converted) if isinstance(index, tuple) else converted[0]
+
+
+def _is_basic(index, backend):
+    """True when no position can be picked twice (no integer-array parts)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (numbers.Integral, slice))
+               or getattr(p, "dtype", None) == backend.xp.bool for p in parts)
+
+
+def _astype(self, dtype):
+    """A copy in another dtype; differentiable between float dtypes."""
+    dtype = np.dtype(dtype)
+    if dtype == self.dtype:
+        return self
+    xp, old = self.xp, self.dtype
+    out = Tensor(xp.astype(self.data, self.backend.dtype(dtype)), self.backend)
+    if dtype.kind != "f":
+        return out
+    return autograd.record(out, (self,), lambda g: (xp.astype(g, self.backend.dtype(old)),))
+
+
+Tensor.astype = _astype
+
+
+# --- constructors ---
+
+def tensor(data, requires_grad=False, dtype=None, device=None):
+    """A new tensor holding a copy of `data` (nested lists, NumPy or device arrays, tensors).
+
+    float32 is the default: floating-point data becomes float32 unless
+    `dtype` says otherwise; integers and booleans keep their kind.
+    """
+    if isinstance(data, Tensor):
+        source, array = data.backend, data.data
+    else:
+        source = backend_of(data) if not isinstance(data, (list, tuple, numbers.Number)) else None
+        if source is None:
+            source, array = get_backend("cpu"), np.asarray(data)
+        else:
+            array = data
+    target = get_backend(device) if device is not None else source
+    host_dtype = source.numpy_dtype(array.dtype)
+    if dtype is None:
+        dtype = DEFAULT_DTYPE if host_dtype.kind == "f" else host_dtype
+    dtype = np.dtype(dtype)
+    if requires_grad and dtype.kind != "f":
+        raise TypeError(f"only floating-point tensors can require grad, got dtype {dtype}")
+    if target is source:
+        array = source.xp.astype(array, source.dtype(dtype), copy=True)
+    else:
+        array = target.from_host(source.to_host(array).astype(dtype, copy=False))
+    return Tensor(array, target, requires_grad=requires_grad)
+
+
+def _filled(fill, shape, requires_grad, dtype, device):
+    backend = get_backend(device or "cpu")
+    data = fill(backend, _shape_arg(shape), np.dtype(dtype or DEFAULT_DTYPE))
+    return Tensor(data, backend, requires_grad=requires_grad)
+
+
+def zeros(*shape, requires_grad=False, dtype=None, device=None):
+    return _filled(lambda b, s, d: b.zeros(s, d), shape, requires_grad, dtype, device)
+
+
+def ones(*shape, requires_grad=False, dtype=None, device=None):
+    return _filled(lambda b, s, d: b.full(s, 1, d), shape, requires_grad, dtype, device)
+
+
+def randn(*shape, requires_grad=False, dtype=None, device=None):
+    """Standard normal numbers from minicnn's seeded generator (see mc.manual_seed)."""
+    def draw(backend, shape, dtype):
+        return backend.from_host(random.normal(shape).astype(dtype, copy=False))
+    return _filled(draw, shape, requires_grad, dtype, device)
