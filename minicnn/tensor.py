@@ -295,7 +295,8 @@ def _as_tensor(value, like):
     """`value` as a tensor on `like`'s device; Python numbers take like's dtype."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, numbers.Number) or isinstance(value, np.generic):
+    if isinstance(value, (numbers.Number, np.generic)):
+        value = value.item() if isinstance(value, np.generic) else value
         dtype = like.dtype
         if dtype.kind in "biu" and isinstance(value, float):
             dtype = DEFAULT_DTYPE   # int tensor * 0.5 is float32, never float64

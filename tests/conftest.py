@@ -1,0 +1,33 @@
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import minicnn as mc
+from strict_backend import register as register_strict_backend
+
+# CI profile: the same examples on every run, no timing-based failures.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=30, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "explore", deadline=None, max_examples=300,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+register_strict_backend()
+
+DEVICES = ["cpu", "strict", pytest.param("gpu", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Each op test runs on NumPy, on the strict second device, and on CuPy where a GPU is found."""
+    if request.param == "gpu" and not mc.gpu_available():
+        pytest.skip("no CuPy-visible GPU here")
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seed():
+    mc.manual_seed(0)

@@ -1,0 +1,35 @@
+"""Shared strategies and small utilities for the tests."""
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minicnn as mc
+
+# float32 values that keep products and sums well inside float32's range
+finite32 = st.floats(-10, 10, width=32, allow_nan=False, allow_subnormal=False)
+
+
+def arrays(shape, elements=finite32, dtype=np.float32):
+    return hnp.arrays(dtype, shape, elements=elements)
+
+
+def on(device, array, requires_grad=False, dtype=None):
+    """A tensor on `device` holding `array`."""
+    return mc.tensor(array, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def distinct_values(draw, shape, spacing=1.0):
+    """An array of `shape` whose entries all differ by at least `spacing` (no ties)."""
+    size = int(np.prod(shape))
+    order = draw(st.permutations(range(size)))
+    return (np.array(order, dtype=np.float64).reshape(shape) - size / 2) * spacing
+
+
+def float32_close(actual, expected, magnitude, rel=2e-5, abs_=1e-5):
+    """float32 result vs float64 reference: error bounded by the sum of |terms| that formed it."""
+    actual = np.asarray(actual, dtype=np.float64)
+    bound = rel * np.asarray(magnitude) + abs_
+    error = np.abs(actual - expected)
+    assert actual.shape == np.shape(expected), (actual.shape, np.shape(expected))
+    assert np.all(error <= bound), f"max error {error.max():.3g}, bound there {bound.flat[np.argmax(error - bound)]:.3g}"
