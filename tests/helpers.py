@@ -19,11 +19,12 @@ def on(device, array, requires_grad=False, dtype=None):
     return mc.tensor(array, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
-def distinct_values(draw, shape, spacing=1.0):
-    """An array of `shape` whose entries all differ by at least `spacing` (no ties)."""
+@st.composite
+def distinct_arrays(draw, shape, spacing=0.1):
+    """float32 arrays of `shape` whose entries all differ by at least `spacing` (no ties)."""
     size = int(np.prod(shape))
     order = draw(st.permutations(range(size)))
-    return (np.array(order, dtype=np.float64).reshape(shape) - size / 2) * spacing
+    return ((np.array(order, dtype=np.float32).reshape(shape) - size / 2) * spacing).astype(np.float32)
 
 
 def float32_close(actual, expected, magnitude, rel=2e-5, abs_=1e-5):

@@ -1,0 +1,68 @@
+"""Activations and (log-)softmax against scipy/NumPy formulas, and their gradients."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy import special
+
+import minicnn as mc
+from helpers import arrays, on
+
+F = mc.F
+
+REFERENCES = {
+    "relu": (F.relu, lambda x: np.maximum(x, 0)),
+    "leaky_relu": (F.leaky_relu, lambda x: np.where(x > 0, x, 0.01 * x)),
+    "sigmoid": (F.sigmoid, special.expit),
+    "log_sigmoid": (F.log_sigmoid, special.log_expit),
+    "tanh": (F.tanh, np.tanh),
+    "softmax": (F.softmax, lambda x: special.softmax(x, axis=-1)),
+    "log_softmax": (F.log_softmax, lambda x: special.log_softmax(x, axis=-1)),
+}
+shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+wide = st.floats(-100, 100, width=32, allow_subnormal=False)
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+@given(data=st.data())
+def test_activation_values(device, name, data):
+    op, reference = REFERENCES[name]
+    x = data.draw(arrays(data.draw(shapes), wide))
+    y = op(on(device, x))
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), reference(x.astype(np.float64)), rtol=2e-5, atol=2e-6)
+
+
+# away from 0, where relu and leaky_relu have no derivative
+away_from_zero = st.floats(0.015625, 5, width=32) | st.floats(-5, -0.015625, width=32)
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_activation_gradients(device, name, data):
+    op, _ = REFERENCES[name]
+    x = on(device, data.draw(arrays(data.draw(shapes), away_from_zero)), requires_grad=True)
+    assert mc.gradcheck(op, x)
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+def test_huge_inputs_stay_finite(device, name):
+    op, _ = REFERENCES[name]
+    x = on(device, [[-1000.0, 0.0, 1000.0]], requires_grad=True)
+    y = op(x)
+    y.sum().backward()
+    assert np.all(np.isfinite(y.numpy())) and np.all(np.isfinite(x.grad.numpy()))
+
+
+def test_softmax_along_another_axis():
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    np.testing.assert_allclose(F.softmax(mc.tensor(x), axis=0).numpy(), special.softmax(x, axis=0), rtol=1e-5)
+    assert mc.gradcheck(lambda t: F.log_softmax(t, axis=0), mc.tensor(x))
+
+
+def test_leaky_relu_slope():
+    x = mc.tensor([-2.0, 3.0])
+    np.testing.assert_allclose(F.leaky_relu(x, negative_slope=0.3).numpy(), [-0.6, 3.0])
