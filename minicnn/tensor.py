@@ -113,6 +113,15 @@ class Tensor:
     def zero_grad(self):
         self.grad = None
 
+    def requires_grad_(self, flag=True):
+        """Mark a leaf as a parameter to differentiate (in place, as in PyTorch)."""
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_() works on leaf tensors only; use .detach() first")
+        if flag and self.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require grad, got dtype {self.dtype}")
+        self.requires_grad = flag
+        return self
+
     # --- arithmetic ---
     def __add__(self, other):
         a, b = _coerce(self, other)

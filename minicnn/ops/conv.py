@@ -44,11 +44,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
 
     def backward(g):
         g = xp.reshape(xp.permute_dims(g, (1, 0, 2, 3)), (f, n * oh * ow))
-        g_weight = xp.flip(xp.reshape(xp.matmul(g, cols.T), (f, c, kh, kw)), axis=(2, 3))
-        g_cols = xp.reshape(xp.matmul(w_flipped.T, g), (c, kh, kw, n, oh, ow))
-        padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
-        g_x = unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
-        g_bias = None if bias is None else xp.sum(g, axis=1)
+        g_x = g_weight = g_bias = None
+        if weight.requires_grad:
+            g_weight = xp.flip(xp.reshape(xp.matmul(g, cols.T), (f, c, kh, kw)), axis=(2, 3))
+        if x.requires_grad:         # not for the input images: skips the costliest step
+            g_cols = xp.reshape(xp.matmul(w_flipped.T, g), (c, kh, kw, n, oh, ow))
+            padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
+            g_x = unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
+        if bias is not None and bias.requires_grad:
+            g_bias = xp.sum(g, axis=1)
         return g_x, g_weight, g_bias
 
     parents = (x, weight) if bias is None else (x, weight, bias)
