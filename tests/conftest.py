@@ -8,7 +8,7 @@ from strict_backend import register as register_strict_backend
 
 # CI profile: the same examples on every run, no timing-based failures.
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=30, database=None, print_blob=True,
+    "ci", derandomize=True, deadline=None, max_examples=100, database=None, print_blob=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 settings.register_profile(
     "explore", deadline=None, max_examples=300,

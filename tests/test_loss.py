@@ -10,7 +10,8 @@ import minicnn as mc
 from helpers import arrays, on
 
 F = mc.F
-EPS = 1e-7
+# the clip bounds [1e-7, 1 - 1e-7] as float32 holds them
+LOW, HIGH = float(np.float32(1e-7)), float(np.float32(1 - 1e-7))
 
 
 # --- values from Keras' documentation ---
@@ -33,7 +34,7 @@ def test_keras_documented_values(device):
 # --- against float64 formulas on drawn inputs ---
 
 def bce_reference(z, y, from_logits):
-    p = special.expit(z) if from_logits else np.clip(z, EPS, 1 - EPS)
+    p = special.expit(z) if from_logits else np.clip(z, LOW, HIGH)
     if from_logits:
         return np.mean(np.logaddexp(0, z) - y * z)
     return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
@@ -43,7 +44,7 @@ def cce_reference(pred, onehot, from_logits):
     if from_logits:
         log_p = special.log_softmax(pred, axis=-1)
     else:
-        log_p = np.log(np.clip(pred / pred.sum(-1, keepdims=True), EPS, 1 - EPS))
+        log_p = np.log(np.clip(pred / pred.sum(-1, keepdims=True), LOW, HIGH))
     return -np.mean(np.sum(onehot * log_p, axis=-1))
 
 
@@ -114,8 +115,7 @@ def test_probabilities_of_0_and_1_are_clipped(device):
     p = on(device, [[0.0], [1.0]], requires_grad=True)
     loss = F.binary_cross_entropy(p, on(device, [1, 0]))
     loss.backward()
-    low, high = np.float32(1e-7), np.float32(1 - 1e-7)     # the clip bounds, as float32 holds them
-    expected = (-np.log(np.float64(low)) - np.log(1 - np.float64(high))) / 2
+    expected = (-np.log(LOW) - np.log(1 - HIGH)) / 2
     assert loss.item() == pytest.approx(expected, rel=1e-5)
     assert np.all(np.isfinite(p.grad.numpy()))
 
