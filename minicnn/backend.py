@@ -130,8 +130,10 @@ def gpu_available():
 
 
 def backend_of(array):
-    """The backend whose module created `array` (NumPy arrays: "cpu")."""
+    """The backend whose module created `array` (NumPy arrays: "cpu", CuPy arrays: "gpu")."""
     for backend in _backends.values():
         if backend.owns(array):
             return backend
+    if type(array).__module__.startswith("cupy"):
+        return get_backend("gpu")
     return None

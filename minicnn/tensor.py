@@ -122,6 +122,17 @@ class Tensor:
         self.requires_grad = flag
         return self
 
+    def astype(self, dtype):
+        """This tensor in another dtype; differentiable between float dtypes."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        xp, old = self.xp, self.backend.dtype(self.dtype)
+        out = Tensor(xp.astype(self.data, self.backend.dtype(dtype)), self.backend)
+        if dtype.kind != "f":
+            return out
+        return autograd.record(out, (self,), lambda g: (xp.astype(g, old),))
+
     # --- arithmetic ---
     def __add__(self, other):
         a, b = _coerce(self, other)
@@ -382,21 +393,6 @@ def _is_basic(index, backend):
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (numbers.Integral, slice))
                or getattr(p, "dtype", None) == backend.xp.bool for p in parts)
-
-
-def _astype(self, dtype):
-    """A copy in another dtype; differentiable between float dtypes."""
-    dtype = np.dtype(dtype)
-    if dtype == self.dtype:
-        return self
-    xp, old = self.xp, self.dtype
-    out = Tensor(xp.astype(self.data, self.backend.dtype(dtype)), self.backend)
-    if dtype.kind != "f":
-        return out
-    return autograd.record(out, (self,), lambda g: (xp.astype(g, self.backend.dtype(old)),))
-
-
-Tensor.astype = _astype
 
 
 # --- constructors ---
