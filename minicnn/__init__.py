@@ -7,15 +7,18 @@
     loss.backward()          # w.grad now holds d loss / d w
 """
 
-from . import functional
+from . import callbacks, data, datasets, functional, layers, losses, optimizers, schedules
 from . import functional as F
 from .autograd import is_grad_enabled, no_grad
 from .backend import get_backend, gpu_available
 from .gradcheck import gradcheck
+from .io import load_model
+from .models import Sequential
 from .random import manual_seed
 from .tensor import Tensor, ones, randn, tensor, zeros
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "tensor", "zeros", "ones", "randn", "manual_seed", "no_grad",
-           "is_grad_enabled", "gradcheck", "functional", "F", "get_backend", "gpu_available"]
+__all__ = ["Tensor", "tensor", "zeros", "ones", "randn", "manual_seed", "no_grad", "is_grad_enabled",
+           "gradcheck", "functional", "F", "get_backend", "gpu_available", "Sequential", "load_model",
+           "layers", "losses", "optimizers", "schedules", "callbacks", "data", "datasets"]

@@ -1,0 +1,83 @@
+"""A labelled set of images in memory, and the batches that fit/evaluate/predict draw from it."""
+
+import numpy as np
+
+from .. import random
+from ..backend import get_backend
+from ..tensor import Tensor
+
+
+class ImageDataset:
+    """images (N, C, H, W), usually uint8; labels (N,) ints; class_names[label] is a label's name."""
+
+    def __init__(self, images, labels, class_names=None, file_paths=None):
+        images = images.numpy() if isinstance(images, Tensor) else np.asarray(images)
+        labels = None if labels is None else (labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels))
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"images and labels differ in length: {len(images)} images, {len(labels)} labels")
+        self.images, self.labels = images, labels
+        self.class_names = list(class_names) if class_names is not None else None
+        self.file_paths = file_paths
+
+    def __len__(self):
+        return len(self.images)
+
+    def __repr__(self):
+        classes = "" if self.class_names is None else f", {len(self.class_names)} classes"
+        return f"ImageDataset({len(self)} images of shape {self.images.shape[1:]}, {self.images.dtype}{classes})"
+
+    def subset(self, indices):
+        """The images at `indices` (a new dataset sharing class names)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        paths = None if self.file_paths is None else [self.file_paths[i] for i in indices]
+        labels = None if self.labels is None else self.labels[indices]
+        return ImageDataset(self.images[indices], labels, self.class_names, paths)
+
+
+def stratified_split(dataset, fractions, seed=0):
+    """Split into parts holding the given fractions of every class, e.g. (0.6, 0.2, 0.2).
+
+    Images of each class are shuffled with `seed` (NumPy's generator, not minicnn's),
+    then cut at the same fractions, so every part sees every class in proportion.
+    """
+    if abs(sum(fractions) - 1.0) > 1e-6:
+        raise ValueError(f"fractions must add up to 1, got {fractions} (sum {sum(fractions)})")
+    rng = np.random.default_rng(seed)
+    parts = [[] for _ in fractions]
+    for label in np.unique(dataset.labels):
+        members = rng.permutation(np.flatnonzero(dataset.labels == label))
+        cuts = np.round(np.cumsum(fractions)[:-1] * len(members)).astype(int)
+        for part, chunk in zip(parts, np.split(members, cuts)):
+            part.extend(chunk.tolist())
+    return tuple(dataset.subset(np.sort(part)) for part in parts)
+
+
+def as_dataset(x, y=None, name="x"):
+    """Arrays, tensors or a dataset, as an ImageDataset."""
+    if isinstance(x, ImageDataset):
+        if y is not None:
+            raise ValueError(f"{name} is a dataset, which holds its labels: do not pass y as well")
+        return x
+    if isinstance(x, (tuple, list)) and y is None and len(x) == 2:
+        x, y = x
+    return ImageDataset(x, y)
+
+
+def batches(dataset, batch_size, device, shuffle=False):
+    """(x, y) tensor pairs of up to batch_size images on `device`; x float32, y as labelled.
+
+    Shuffling uses minicnn's seeded generator. uint8 images cross to the device
+    as uint8 (4x less to copy) and become float32 there.
+    """
+    backend = get_backend(device)
+    order = random.generator().permutation(len(dataset)) if shuffle else np.arange(len(dataset))
+    for start in range(0, len(dataset), batch_size):
+        index = order[start:start + batch_size]
+        x = Tensor(backend.from_host(dataset.images[index]), backend)
+        x = x if x.dtype == np.float32 else x.astype(np.float32)
+        y = None
+        if dataset.labels is not None:
+            labels = dataset.labels[index]
+            labels = labels.astype(np.float32) if labels.dtype.kind == "f" else labels.astype(np.int64)
+            y = Tensor(backend.from_host(labels), backend)
+        yield x, y

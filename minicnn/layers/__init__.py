@@ -1,0 +1,14 @@
+"""mc.layers: Keras-style building blocks for mc.Sequential (NCHW throughout)."""
+
+from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .augmentation import RandomFlip, RandomRotate90, RandomTranslation
+from .base import Layer
+from .conv import Conv1D, Conv2D
+from .core import Dense, Dropout, Flatten, Rescaling
+from .normalization import BatchNormalization, Normalization
+from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+
+LAYER_TYPES = {cls.__name__: cls for cls in (
+    Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, RandomFlip, RandomRotate90, RandomTranslation,
+    Conv1D, Conv2D, Dense, Dropout, Flatten, Rescaling, BatchNormalization, Normalization,
+    AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D)}

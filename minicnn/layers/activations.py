@@ -1,0 +1,81 @@
+"""Activation layers, and the names Conv2D(..., activation="relu") and Dense accept."""
+
+from .. import functional as F
+from .base import Layer
+
+ACTIVATIONS = {
+    "relu": F.relu, "sigmoid": F.sigmoid, "tanh": F.tanh, "softmax": F.softmax,
+    "leaky_relu": F.leaky_relu, "linear": None, None: None,
+}
+
+
+def activation_function(name):
+    if callable(name):
+        return name
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(k for k in ACTIVATIONS if k)} or None, got {name!r}")
+    return ACTIVATIONS[name]
+
+
+def activation_name(function):
+    """The name a saved model stores for an activation (None when there is none)."""
+    for name, f in ACTIVATIONS.items():
+        if f is function and function is not None:
+            return name
+    return None
+
+
+class Activation(Layer):
+    """Applies an activation by name: Activation("relu")."""
+
+    def __init__(self, activation):
+        super().__init__()
+        self.activation = activation
+        self.function = activation_function(activation)
+
+    def forward(self, x):
+        return x if self.function is None else self.function(x)
+
+    def get_config(self):
+        return {"activation": self.activation}
+
+
+class ReLU(Layer):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Layer):
+    """Keras' default slope, 0.3."""
+
+    def __init__(self, negative_slope=0.3):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+
+class Sigmoid(Layer):
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Layer):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Softmax(Layer):
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x):
+        return F.softmax(x, self.axis)
+
+    def get_config(self):
+        return {"axis": self.axis}

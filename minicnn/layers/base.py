@@ -1,0 +1,73 @@
+"""Layer: the building block of a model, holding its own parameters.
+
+A layer is built on its first call, when the input's shape is known (so a
+Conv2D learns its input channels, a Dense its input features), then maps a
+batch to a batch. `training` switches layers such as Dropout and
+BatchNormalization between their training and inference behaviour.
+"""
+
+from ..backend import get_backend
+from ..tensor import Tensor
+
+
+class Layer:
+    def __init__(self):
+        self.training = True
+        self.built = False
+        self.device = "cpu"
+        self.params = {}        # name -> Tensor updated by the optimizer (kernel, bias, ...)
+        self.buffers = {}       # name -> Tensor saved with the model but not trained (moving_mean, ...)
+
+    # --- what a subclass writes ---
+    def build(self, input_shape):
+        """Create parameters for inputs of `input_shape` (batch axis included)."""
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def get_config(self):
+        """The constructor's arguments, enough to rebuild the layer (saved as JSON)."""
+        return {}
+
+    # --- shared machinery ---
+    def __call__(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{type(self).__name__} expects a mc.Tensor, got {type(x).__name__}")
+        if not self.built:
+            self.build(x.shape)
+            self.built = True
+        return self.forward(x)
+
+    def add_param(self, name, array):
+        """Register a trainable parameter made from a host array."""
+        self.params[name] = Tensor(get_backend(self.device).from_host(array), get_backend(self.device),
+                                   requires_grad=True)
+        return self.params[name]
+
+    def add_buffer(self, name, array):
+        self.buffers[name] = Tensor(get_backend(self.device).from_host(array), get_backend(self.device))
+        return self.buffers[name]
+
+    def parameters(self):
+        return list(self.params.values())
+
+    def train(self, mode=True):
+        self.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, device):
+        """Move parameters and buffers to `device` in place (they stay the same leaf tensors)."""
+        target = get_backend(device)
+        for tensor in list(self.params.values()) + list(self.buffers.values()):
+            tensor.data = target.from_host(tensor.backend.to_host(tensor.data))
+            tensor.backend = target
+            tensor.grad = None
+        self.device = target.name
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,72 @@
+"""Dense, Flatten, Dropout and Rescaling layers."""
+
+import numpy as np
+
+from .. import functional as F
+from ..tensor import floating
+from .activations import activation_function
+from .base import Layer
+from .initializers import initial_weights
+
+
+class Dense(Layer):
+    """Fully connected: y = activation(x @ kernel + bias), kernel (in_features, units)."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform"):
+        super().__init__()
+        self.units, self.activation, self.use_bias = units, activation, use_bias
+        self.kernel_initializer = kernel_initializer
+        self.function = activation_function(activation)
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"Dense expects input of shape (N, features), got shape {tuple(input_shape)}; "
+                             f"add a Flatten() layer before it")
+        features = input_shape[1]
+        self.add_param("kernel", initial_weights(self.kernel_initializer, (features, self.units),
+                                                 fan_in=features, fan_out=self.units))
+        if self.use_bias:
+            self.add_param("bias", np.zeros(self.units, np.float32))
+
+    def forward(self, x):
+        y = F.linear(x, self.params["kernel"], self.params.get("bias"))
+        return y if self.function is None else self.function(y)
+
+    def get_config(self):
+        return {"units": self.units, "activation": self.activation, "use_bias": self.use_bias,
+                "kernel_initializer": self.kernel_initializer}
+
+
+class Flatten(Layer):
+    def forward(self, x):
+        return F.flatten(x)
+
+
+class Dropout(Layer):
+    """Zeroes a share `rate` of its inputs while training (inverted dropout); identity in eval."""
+
+    def __init__(self, rate):
+        super().__init__()
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
+        self.rate = rate
+
+    def forward(self, x):
+        return F.dropout(x, self.rate, training=self.training)
+
+    def get_config(self):
+        return {"rate": self.rate}
+
+
+class Rescaling(Layer):
+    """x * scale + offset, e.g. Rescaling(1 / 255) for uint8 images."""
+
+    def __init__(self, scale, offset=0.0):
+        super().__init__()
+        self.scale, self.offset = scale, offset
+
+    def forward(self, x):
+        return floating(x) * self.scale + self.offset
+
+    def get_config(self):
+        return {"scale": self.scale, "offset": self.offset}

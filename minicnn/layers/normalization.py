@@ -1,0 +1,106 @@
+"""BatchNormalization (statistics of each batch) and Normalization (statistics of the data set)."""
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor, floating
+from .base import Layer
+
+
+def _stat_shape(ndim, channels):
+    """(1, C, 1, 1) for images, (1, C) for features: broadcasts over all but the channel axis."""
+    return (1, channels) + (1,) * (ndim - 2)
+
+
+class BatchNormalization(Layer):
+    """Normalise each channel by the batch's mean and variance while training, then scale
+    by gamma and shift by beta; at inference use the moving averages gathered in training.
+
+    Keras' defaults: momentum 0.99, epsilon 1e-3; the channel axis is 1 (NCHW).
+    """
+
+    def __init__(self, momentum=0.99, epsilon=1e-3):
+        super().__init__()
+        self.momentum, self.epsilon = momentum, epsilon
+
+    def build(self, input_shape):
+        if len(input_shape) < 2:
+            raise ValueError(f"BatchNormalization expects (N, C, ...), got shape {tuple(input_shape)}")
+        channels = input_shape[1]
+        self.add_param("gamma", np.ones(channels, np.float32))
+        self.add_param("beta", np.zeros(channels, np.float32))
+        self.add_buffer("moving_mean", np.zeros(channels, np.float32))
+        self.add_buffer("moving_variance", np.ones(channels, np.float32))
+
+    def forward(self, x):
+        x = floating(x)
+        shape = _stat_shape(x.ndim, x.shape[1])
+        axes = tuple(i for i in range(x.ndim) if i != 1)
+        if self.training:
+            mean = x.mean(axis=axes, keepdims=True)
+            centred = x - mean
+            variance = (centred * centred).mean(axis=axes, keepdims=True)
+            self._update_moving_averages(mean, variance)
+        else:
+            mean = self.buffers["moving_mean"].reshape(shape)
+            variance = self.buffers["moving_variance"].reshape(shape)
+            centred = x - mean
+        normalised = centred / (variance + self.epsilon) ** 0.5
+        return normalised * self.params["gamma"].reshape(shape) + self.params["beta"].reshape(shape)
+
+    def _update_moving_averages(self, mean, variance):
+        m = self.momentum
+        for name, batch_value in (("moving_mean", mean), ("moving_variance", variance)):
+            buffer = self.buffers[name]
+            with no_grad():
+                buffer.data = (buffer * m + batch_value.detach().reshape(-1) * (1 - m)).data
+
+    def get_config(self):
+        return {"momentum": self.momentum, "epsilon": self.epsilon}
+
+
+class Normalization(Layer):
+    """(x - mean) / sqrt(variance) per channel, with mean and variance learnt by `adapt(data)`
+    (or given). Scales images to zero mean and unit variance per channel.
+    """
+
+    def __init__(self, mean=None, variance=None):
+        super().__init__()
+        self.mean = None if mean is None else np.asarray(mean, np.float32).reshape(-1)
+        self.variance = None if variance is None else np.asarray(variance, np.float32).reshape(-1)
+
+    def adapt(self, data, batch_size=256):
+        """Measure per-channel mean and variance of `data` (array (N, C, ...) or image dataset)."""
+        images = getattr(data, "images", data)
+        images = images.numpy() if isinstance(images, Tensor) else np.asarray(images)
+        channels = images.shape[1]
+        total, total_sq, count = np.zeros(channels), np.zeros(channels), 0
+        for start in range(0, len(images), batch_size):     # in chunks: uint8 data sets can be large
+            chunk = images[start:start + batch_size].astype(np.float64)
+            axes = tuple(i for i in range(chunk.ndim) if i != 1)
+            total += chunk.sum(axis=axes)
+            total_sq += (chunk * chunk).sum(axis=axes)
+            count += chunk.size // channels
+        mean = total / count
+        self.mean = mean.astype(np.float32)
+        self.variance = np.maximum(total_sq / count - mean * mean, 0).astype(np.float32)
+        self.built = False
+        return self
+
+    def build(self, input_shape):
+        if self.mean is None:
+            raise ValueError("Normalization needs mean and variance: call layer.adapt(train_images) first")
+        if self.mean.size != input_shape[1]:
+            raise ValueError(f"Normalization was adapted to {self.mean.size} channels, "
+                             f"got input of shape {tuple(input_shape)}")
+        self.add_buffer("mean", self.mean)
+        self.add_buffer("variance", self.variance)
+
+    def forward(self, x):
+        shape = _stat_shape(x.ndim, x.shape[1])
+        std = (self.buffers["variance"] + 1e-7) ** 0.5
+        return (floating(x) - self.buffers["mean"].reshape(shape)) / std.reshape(shape)
+
+    def get_config(self):
+        return {"mean": None if self.mean is None else self.mean.tolist(),
+                "variance": None if self.variance is None else self.variance.tolist()}

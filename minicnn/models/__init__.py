@@ -1,0 +1,5 @@
+"""mc.models: whole networks built from layers."""
+
+from .sequential import Sequential
+
+__all__ = ["Sequential"]

@@ -1,0 +1,212 @@
+"""The training loop behind Sequential.fit, and evaluation.
+
+One epoch: for each shuffled batch, forward, loss, backward, optimizer step;
+then validation in inference mode, the epoch's line of metrics, callbacks.
+Ctrl-C finishes the current batch and stops; a non-finite loss stops before
+its update is applied, so the weights stay the last good ones.
+"""
+
+import math
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..callbacks import History
+from ..data import as_dataset, batches
+from ..layers import Activation, Conv2D, Dense, Sigmoid, Softmax
+from ..schedules import Schedule
+
+
+def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuffle, callbacks, verbose):
+    if model.loss is None or model.optimizer is None:
+        raise RuntimeError("fit: call model.compile(optimizer, loss, metrics) first")
+    train = as_dataset(x, y)
+    if train.labels is None:
+        raise ValueError("fit: the training data has no labels (pass y, or a dataset with labels)")
+    val = None
+    if validation_split:
+        n_val = int(len(train) * validation_split)
+        if not 0 < n_val < len(train):
+            raise ValueError(f"validation_split={validation_split} leaves no training or no validation images "
+                             f"out of {len(train)}")
+        val, train = train.subset(np.arange(len(train) - n_val, len(train))), train.subset(np.arange(len(train) - n_val))
+    if validation_data is not None:
+        val = as_dataset(validation_data, name="validation_data")
+
+    steps_per_epoch = math.ceil(len(train) / batch_size)
+    lr = model.optimizer.lr
+    if isinstance(lr, Schedule) and getattr(lr, "total_steps", 0) is None:
+        lr.total_steps = epochs * steps_per_epoch        # "the whole run" for schedules left open
+
+    history = History()
+    model.history = history
+    callbacks = [history] + list(callbacks or [])
+    for callback in callbacks:
+        callback.model = model
+        callback.on_train_begin()
+    model.stop_training = False
+    try:
+        with _ctrl_c_finishes_the_batch() as interrupted:
+            for epoch in range(epochs):
+                start = time.perf_counter()
+                logs = _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted)
+                seconds = time.perf_counter() - start
+                if interrupted["hit"]:
+                    if verbose:
+                        print(f"Training interrupted during epoch {epoch + 1}; keeping the weights "
+                              f"of its last finished batch.", flush=True)
+                    break
+                if val is not None:
+                    logs.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size).items()})
+                if verbose:
+                    _print_epoch(epoch, epochs, logs, seconds, len(train))
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                if model.stop_training:
+                    break
+    finally:
+        model.train()
+    for callback in callbacks:
+        callback.on_train_end()
+    return history
+
+
+def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted):
+    model.train()
+    loss_fn, optimizer = model.loss, model.optimizer
+    total_loss, correct, seen = 0.0, 0, 0
+    progress = _Progress(epoch, epochs, len(train), verbose)
+    for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
+        out = model(xb)
+        loss = loss_fn(yb, out)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"the loss became {value} at epoch {epoch + 1}, batch {step + 1}: training stopped and the "
+                f"weights are those after the previous batch. Lower the learning rate or check the inputs.")
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        total_loss += value * len(xb)
+        seen += len(xb)
+        if model.metrics:
+            correct += loss_fn.count_correct(yb, out)
+        progress.update(len(xb), total_loss / seen, correct / seen if model.metrics else None)
+        if interrupted["hit"]:
+            break
+    progress.close()
+    logs = {"loss": total_loss / max(seen, 1)}
+    if model.metrics:
+        logs["accuracy"] = correct / max(seen, 1)
+    return logs
+
+
+def evaluate(model, dataset, batch_size):
+    """{"loss": ..., "accuracy": ...} over a labelled dataset, in inference mode."""
+    if model.loss is None:
+        raise RuntimeError("evaluate: call model.compile(optimizer, loss, metrics) first")
+    if dataset.labels is None:
+        raise ValueError("evaluate: the data has no labels")
+    was_training = model.layers[0].training if model.layers else True
+    model.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    with no_grad():
+        for xb, yb in batches(dataset, batch_size, model.device):
+            out = model(xb)
+            total_loss += model.loss(yb, out).item() * len(xb)
+            if model.metrics:
+                correct += model.loss.count_correct(yb, out)
+            seen += len(xb)
+    model.train(was_training)
+    logs = {"loss": total_loss / max(seen, 1)}
+    if model.metrics:
+        logs["accuracy"] = correct / max(seen, 1)
+    return logs
+
+
+def check_loss_matches_last_activation(model, loss):
+    """Catch probabilities fed to a from_logits loss, and logits fed to a probability loss."""
+    if not model.layers:
+        return
+    last = model.layers[-1]
+    if isinstance(last, (Dense, Conv2D, Activation)):
+        activation = last.activation if last.activation != "linear" else None
+    elif isinstance(last, Softmax):
+        activation = "softmax"
+    elif isinstance(last, Sigmoid):
+        activation = "sigmoid"
+    else:
+        return
+    name = type(loss).__name__
+    if loss.from_logits and activation in ("softmax", "sigmoid"):
+        raise ValueError(f"{name}(from_logits=True), but the last layer applies {activation}, so the model outputs "
+                         f"probabilities: use {name}(from_logits=False), or drop the {activation}")
+    if not loss.from_logits and activation is None:
+        raise ValueError(f"{name}(from_logits=False) expects probabilities, but the last layer {last!r} has no "
+                         f"activation, so the model outputs logits: use {name}(from_logits=True), "
+                         f"or activation='{loss.activation}'")
+    if isinstance(last, Dense) and last.units == 1 and activation == "softmax":
+        raise ValueError("softmax over a single unit always outputs 1: use activation='sigmoid' "
+                         "with BinaryCrossentropy")
+
+
+@contextmanager
+def _ctrl_c_finishes_the_batch():
+    """The first Ctrl-C sets a flag the loop reads after each batch; a second one interrupts at once."""
+    state = {"hit": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum, frame):
+        if state["hit"]:
+            raise KeyboardInterrupt
+        state["hit"] = True
+        print("\nCtrl-C: stopping after this batch (press again to stop now)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _print_epoch(epoch, epochs, logs, seconds, images):
+    metrics = " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
+    print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s ({images / seconds:.0f} img/s) - {metrics}", flush=True)
+
+
+class _Progress:
+    """One line per epoch that updates in place: images done, images/s, ETA, running loss/accuracy.
+
+    In a terminal or notebook it is a tqdm bar; where output goes to a file
+    (no terminal to redraw), only the epoch's final line is written.
+    """
+
+    def __init__(self, epoch, epochs, total, verbose):
+        self.bar = None
+        if verbose == 1 and _interactive():
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, unit="img", desc=f"Epoch {epoch + 1}/{epochs}", leave=False,
+                            dynamic_ncols=True, file=sys.stdout)
+
+    def update(self, n, loss, accuracy):
+        if self.bar is not None:
+            self.bar.update(n)
+            postfix = {"loss": f"{loss:.4f}"}
+            if accuracy is not None:
+                postfix["accuracy"] = f"{accuracy:.4f}"
+            self.bar.set_postfix(postfix, refresh=False)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _interactive():
+    return "ipykernel" in sys.modules or (hasattr(sys.stdout, "isatty") and sys.stdout.isatty())
