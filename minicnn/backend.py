@@ -28,8 +28,11 @@ class Backend:
 
     # --- dtypes: users and tests see NumPy dtypes, the array module its own ---
     def dtype(self, dtype):
-        """The array module's dtype for a NumPy dtype, a name or a type."""
-        return getattr(self.xp, np.dtype(dtype).name)
+        """The array module's dtype for a NumPy dtype, a name, a type, or the module's own dtype."""
+        try:
+            return getattr(self.xp, np.dtype(dtype).name)
+        except TypeError:
+            return dtype        # already one of the module's dtypes
 
     def numpy_dtype(self, xp_dtype):
         for name in _DTYPE_NAMES:

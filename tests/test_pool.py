@@ -93,3 +93,21 @@ def test_pool_errors_are_clear():
         F.max_pool2d(mc.zeros(1, 1, 4, 4), 2, padding=2)
     with pytest.raises(ValueError, match="max_pool2d: input"):
         F.max_pool2d(mc.zeros(1, 1, 1, 1), 2)
+
+
+@given(data=st.data())
+def test_max_pool_fast_path_equals_the_im2col_path(device, data):
+    from minicnn.ops import pool
+    k = data.draw(st.integers(1, 3))
+    n, c = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3))
+    h, w = k * data.draw(st.integers(1, 4)), k * data.draw(st.integers(1, 4))
+    x = data.draw(arrays((n, c, h, w), st.integers(-2, 2).map(float)))   # ties included
+    fast_in, slow_in = on(device, x, requires_grad=True), on(device, x, requires_grad=True)
+    assert pool._tiles_exactly(fast_in, k, None, "valid")
+    fast = F.max_pool2d(fast_in, k)
+    slow = F.max_pool2d(slow_in, (k, k))          # a pair takes the general im2col path
+    np.testing.assert_array_equal(fast.numpy(), slow.numpy())
+    g = on(device, np.arange(fast.size, dtype=np.float32).reshape(fast.shape))
+    fast.backward(g)
+    slow.backward(g)
+    np.testing.assert_array_equal(fast_in.grad.numpy(), slow_in.grad.numpy())

@@ -60,7 +60,7 @@ def pad2d(backend, x, pads, value=0.0):
     if top == bottom == left == right == 0:
         return x
     n, c, h, w = x.shape
-    out = backend.full((n, c, h + top + bottom, w + left + right), value, backend.numpy_dtype(x.dtype))
+    out = backend.full((n, c, h + top + bottom, w + left + right), value, x.dtype)
     out[:, :, top:top + h, left:left + w] = x
     return out
 
@@ -81,7 +81,7 @@ def im2col(backend, x, kernel, stride, out_size):
     n, c = x.shape[0], x.shape[1]
     (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
     x = xp.permute_dims(x, (1, 0, 2, 3))
-    cols = backend.empty((c, kh, kw, n, oh, ow), backend.numpy_dtype(x.dtype))
+    cols = backend.empty((c, kh, kw, n, oh, ow), x.dtype)
     for i in range(kh):
         for j in range(kw):
             cols[:, i, j, ...] = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
@@ -97,7 +97,7 @@ def col2im(backend, cols, x_shape, stride):
     n, c, h, w = x_shape
     _, kh, kw, _, oh, ow = cols.shape
     sh, sw = stride
-    x = backend.zeros((c, n, h, w), backend.numpy_dtype(cols.dtype))
+    x = backend.zeros((c, n, h, w), cols.dtype)
     for i in range(kh):
         for j in range(kw):
             x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += cols[:, i, j, ...]
