@@ -16,7 +16,7 @@ def relu(x):
     """max(x, 0); the derivative at 0 is taken as 0."""
     xp = x.xp
     positive = x.data > 0
-    return _unary(x, xp.where(positive, x.data, 0.0), lambda g: xp.where(positive, g, 0.0))
+    return _unary(x, xp.maximum(x.data, 0.0), lambda g: xp.where(positive, g, 0.0))   # NaN stays NaN
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -1,0 +1,140 @@
+"""mc.layers: shapes, parameter counts, initialisation, modes, devices, augmentation."""
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+from helpers import on
+
+L = mc.layers
+
+
+def test_parameter_counts_of_the_lecture():
+    dense = mc.Sequential([L.Flatten(), L.Dense(500)], input_shape=(1, 64, 64))
+    assert dense.summary(print_fn=lambda line: None) == 2_048_500
+    conv = mc.Sequential([L.Conv2D(32, 3)], input_shape=(1, 64, 64))
+    assert conv.summary(print_fn=lambda line: None) == 320
+
+
+def test_summary_prints_output_shapes_and_total():
+    lines = []
+    model = mc.Sequential([L.Conv2D(8, 3, padding="same", activation="relu"), L.MaxPooling2D(2),
+                           L.GlobalAveragePooling2D(), L.Dense(2)], input_shape=(3, 16, 16))
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "(None, 8, 16, 16)" in text and "(None, 8, 8, 8)" in text and "(None, 8)" in text
+    assert "Total params: 242" in text          # 8*3*9 + 8 + 8*2 + 2
+
+
+def test_input_channels_and_features_are_inferred():
+    x = mc.randn(2, 5, 7, 7)
+    conv = L.Conv2D(4, (3, 2), strides=2, padding="same")
+    assert conv(x).shape == (2, 4, 4, 4)
+    assert conv.params["kernel"].shape == (4, 5, 3, 2) and conv.params["kernel"].dtype == np.float32
+    dense = L.Dense(3)
+    assert dense(mc.randn(2, 6)).shape == (2, 3)
+    assert dense.params["kernel"].shape == (6, 3)
+    conv1d = L.Conv1D(4, 3, padding="same")
+    assert conv1d(mc.randn(2, 5, 10)).shape == (2, 4, 10)
+
+
+def test_channels_last_input_says_how_to_transpose():
+    with pytest.raises(ValueError, match=r"channels-last .* x.transpose\(0, 3, 1, 2\)"):
+        L.Conv2D(8, 3)(mc.zeros(2, 64, 64, 3))
+    model = mc.Sequential([L.Conv2D(8, 3)], input_shape=(3, 32, 32))
+    with pytest.raises(ValueError, match="channels-last"):
+        model(mc.zeros(2, 32, 32, 3))
+
+
+def test_dense_on_images_asks_for_flatten():
+    with pytest.raises(ValueError, match="add a Flatten"):
+        L.Dense(3)(mc.zeros(2, 3, 4, 4))
+
+
+def test_initialisers_have_the_right_scale():
+    mc.manual_seed(0)
+    dense = L.Dense(400)
+    dense(mc.zeros(2, 600))
+    w = dense.params["kernel"].numpy()
+    limit = np.sqrt(6 / (600 + 400))
+    assert w.dtype == np.float32 and np.abs(w).max() <= limit and np.abs(w).max() > 0.95 * limit
+    he = L.Conv2D(64, 3, kernel_initializer="he_normal")
+    he(mc.zeros(1, 32, 8, 8))
+    assert he.params["kernel"].numpy().std() == pytest.approx(np.sqrt(2 / (32 * 9)), rel=0.05)
+    with pytest.raises(ValueError, match="kernel_initializer must be one of"):
+        L.Dense(3, kernel_initializer="ones")(mc.zeros(1, 2))
+
+
+def test_batch_normalization_training_and_inference():
+    mc.manual_seed(0)
+    bn = L.BatchNormalization(momentum=0.5)
+    x = mc.randn(16, 3, 4, 4) * 3.0 + 2.0
+    y = bn(x).numpy()
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, rtol=1e-2)
+    data = x.numpy()
+    np.testing.assert_allclose(bn.buffers["moving_mean"].numpy(), 0.5 * data.mean(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(bn.buffers["moving_variance"].numpy(), 0.5 + 0.5 * data.var(axis=(0, 2, 3)), rtol=1e-4)
+    bn.eval()
+    expected = (data - bn.buffers["moving_mean"].numpy()[:, None, None]) / np.sqrt(
+        bn.buffers["moving_variance"].numpy()[:, None, None] + 1e-3)
+    np.testing.assert_allclose(bn(x).numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_batch_normalization_gradient(device):
+    bn = L.BatchNormalization().to(device)
+    x = on(device, np.random.default_rng(1).normal(size=(4, 2, 3, 3)))
+    assert mc.gradcheck(lambda t: bn(t), x, atol=1e-4)
+
+
+def test_global_average_pooling():
+    x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    np.testing.assert_allclose(L.GlobalAveragePooling2D()(mc.tensor(x)).numpy(), x.mean(axis=(2, 3)))
+
+
+def test_dropout_and_augmentation_only_act_in_training():
+    x = mc.randn(4, 3, 8, 8)
+    for layer in (L.Dropout(0.5), L.RandomFlip(), L.RandomRotate90(), L.RandomTranslation(0.2, 0.2)):
+        layer.eval()
+        assert layer(x) is x
+        layer.train()
+        assert not np.array_equal(layer(x).numpy(), x.numpy())
+
+
+def test_random_flip_and_rotation_give_exact_flips_and_rotations():
+    mc.manual_seed(3)
+    x = np.random.default_rng(0).normal(size=(32, 2, 5, 5)).astype(np.float32)
+    flipped = L.RandomFlip("horizontal")(mc.tensor(x)).numpy()
+    same = [np.array_equal(f, i) for f, i in zip(flipped, x)]
+    mirrored = [np.array_equal(f, i[..., ::-1]) for f, i in zip(flipped, x)]
+    assert all(s or m for s, m in zip(same, mirrored)) and 5 < sum(mirrored) < 27
+    rotated = L.RandomRotate90()(mc.tensor(x)).numpy()
+    turns = [[k for k in range(4) if np.array_equal(r, np.rot90(i, k, axes=(1, 2)))] for r, i in zip(rotated, x)]
+    assert all(len(t) == 1 for t in turns) and len({t[0] for t in turns}) == 4
+
+
+def test_random_translation_shifts_and_fills_with_zeros():
+    mc.manual_seed(1)
+    x = np.arange(1, 1 + 16 * 1 * 10 * 10, dtype=np.float32).reshape(16, 1, 10, 10)
+    out = L.RandomTranslation(0.2, 0.2)(mc.tensor(x)).numpy()
+    for o, i in zip(out, x):
+        matches = []
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                shifted = np.zeros_like(i)
+                shifted[:, max(dy, 0):10 + min(dy, 0), max(dx, 0):10 + min(dx, 0)] = \
+                    i[:, max(-dy, 0):10 + min(-dy, 0), max(-dx, 0):10 + min(-dx, 0)]
+                matches.append(np.array_equal(o, shifted))
+        assert sum(matches) == 1
+
+
+def test_layers_and_models_move_between_devices():
+    model = mc.Sequential([L.Conv2D(4, 3, activation="relu"), L.BatchNormalization(), L.Flatten(), L.Dense(2)],
+                          input_shape=(1, 6, 6))
+    x = np.random.default_rng(0).normal(size=(3, 1, 6, 6)).astype(np.float32)
+    expected = model(mc.tensor(x)).numpy()
+    model.to("strict")
+    assert all(p.device == "strict" and p.is_leaf for p in model.parameters())
+    np.testing.assert_allclose(model(mc.tensor(x, device="strict")).numpy(), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="different devices"):
+        model(mc.tensor(x))

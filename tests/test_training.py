@@ -1,0 +1,174 @@
+"""Sequential.compile / fit / evaluate / predict, callbacks, Ctrl-C, NaN, determinism."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+
+L = mc.layers
+
+
+def bars(n, seed=0, size=8):
+    """Noisy images with one horizontal (0) or vertical (1) bar."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.3, (n, 1, size, size)).astype(np.float32)
+    y = rng.integers(0, 2, n)
+    for image, label, where in zip(x, y, rng.integers(1, size - 1, n)):
+        if label:
+            image[0, :, where] += 1
+        else:
+            image[0, where, :] += 1
+    return x, y
+
+
+def small_cnn(out=2, activation=None):
+    return mc.Sequential([L.Conv2D(4, 3, padding="same", activation="relu"), L.MaxPooling2D(2),
+                          L.Flatten(), L.Dense(out, activation=activation)], input_shape=(1, 8, 8))
+
+
+def compiled(seed=0, **kwargs):
+    mc.manual_seed(seed)
+    model = small_cnn(**kwargs)
+    model.compile(mc.optimizers.Adam(lr=0.01), mc.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def test_fit_learns_and_reports_keras_history():
+    x, y = bars(200)
+    model = compiled()
+    history = model.fit(x, y, epochs=4, batch_size=16, validation_data=bars(64, seed=1), verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 4 for v in history.history.values())
+    assert history.history["val_accuracy"][-1] > 0.9
+    assert model.history is history
+    loss, accuracy = model.evaluate(*bars(64, seed=2))
+    assert accuracy > 0.9 and loss < 0.5
+    assert model.evaluate(*bars(64, seed=2), return_dict=True).keys() == {"loss", "accuracy"}
+    predictions = model.predict(bars(10, seed=3)[0])
+    assert predictions.shape == (10, 2) and predictions.dtype == np.float32
+
+
+def test_the_same_seed_gives_the_same_history_bit_for_bit():
+    x, y = bars(96)
+    runs = []
+    for _ in range(2):
+        model = compiled(seed=5)
+        model.layers.insert(0, L.RandomFlip())
+        model.layers.insert(3, L.Dropout(0.3))
+        history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)
+        runs.append((history.history, model.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+def test_binary_and_one_hot_labels():
+    x, y = bars(120)
+    mc.manual_seed(0)
+    model = small_cnn(out=1, activation="sigmoid")
+    model.compile(mc.optimizers.Adam(lr=0.01), "binary_crossentropy", metrics=["accuracy"])
+    assert model.fit(x, y, epochs=4, batch_size=16, verbose=0).history["accuracy"][-1] > 0.8
+    model = compiled()
+    model.compile(mc.optimizers.Adam(lr=0.01), mc.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    assert model.fit(x, np.eye(2, dtype=np.float32)[y], epochs=4, batch_size=16, verbose=0).history["accuracy"][-1] > 0.8
+
+
+def test_verbose_prints_one_line_per_epoch_in_a_log(capsys):
+    model = compiled()
+    model.fit(*bars(64), epochs=3, batch_size=32, verbose=1)
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("Epoch")]
+    assert len(lines) == 3 and "img/s" in lines[0] and "loss" in lines[0] and "\r" not in lines[0]
+
+
+def test_early_stopping_restores_the_best_weights():
+    x, y = bars(64)
+    model = compiled()
+    model.compile(mc.optimizers.SGD(lr=5.0), mc.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])        # a learning rate so large the loss goes up and down
+    stop = mc.callbacks.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
+    snapshots = []
+
+    class Record(mc.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs):
+            snapshots.append(self.model.get_weights())
+    history = model.fit(x, y, epochs=30, batch_size=64, callbacks=[stop, Record()], verbose=0)
+    losses = history.history["loss"]
+    assert len(losses) < 30 and stop.best == min(losses)
+    best = snapshots[int(np.argmin(losses))]
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), best))
+
+
+def test_model_checkpoint_saves_only_improvements(tmp_path):
+    x, y = bars(64)
+    model = compiled()
+    path = tmp_path / "best.npz"
+    check = mc.callbacks.ModelCheckpoint(path, monitor="val_accuracy", save_best_only=True)
+    history = model.fit(x, y, epochs=3, batch_size=16, validation_data=bars(32, seed=1), callbacks=[check], verbose=0)
+    assert path.exists() and check.best == max(history.history["val_accuracy"])
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp")]
+
+
+class SigintAt(L.Layer):
+    """Sends the process a Ctrl-C during its n-th training call."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n, self.calls = n, 0
+
+    def forward(self, x):
+        if self.training:
+            self.calls += 1
+            if self.calls == self.n:
+                os.kill(os.getpid(), signal.SIGINT)
+        return x
+
+
+def test_ctrl_c_keeps_the_last_finished_batch_and_the_history(capsys):
+    x, y = bars(64)
+    model = compiled()
+    model.layers.insert(0, SigintAt(n=6))            # 4 batches per epoch: interrupted in epoch 2
+    history = model.fit(x, y, epochs=5, batch_size=16, verbose=1)
+    assert len(history.history["loss"]) == 1
+    assert model.optimizer.iterations == 6            # the interrupted batch was finished, no more
+    assert "interrupted" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_weights():
+    x, y = bars(64)
+    x[40] = np.nan                                   # in the third batch of 16 (no shuffling)
+    model = compiled()
+    weights = []
+
+    class Record(L.Layer):
+        def forward(self, inputs):
+            if self.training:
+                weights.append(model.get_weights())
+            return inputs
+    model.layers.insert(0, Record())
+    with pytest.raises(FloatingPointError, match="epoch 1, batch 3"):
+        model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), weights[2]))
+
+
+def test_loss_and_last_activation_must_agree():
+    model = small_cnn(activation="softmax")
+    with pytest.raises(ValueError, match=r"from_logits=True\), but the last layer applies softmax"):
+        model.compile("adam", mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(ValueError, match="outputs logits"):
+        small_cnn().compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="single unit"):
+        small_cnn(out=1, activation="softmax").compile("adam", "binary_crossentropy")
+    loss = mc.losses.BinaryCrossentropy()
+    with pytest.raises(ValueError, match="look like logits"):
+        loss(mc.tensor([1.0, 0.0]), mc.tensor([3.5, -2.0]))
+
+
+def test_fit_needs_compile_and_labels():
+    with pytest.raises(RuntimeError, match="compile"):
+        small_cnn().fit(*bars(8))
+    with pytest.raises(ValueError, match="no labels"):
+        compiled().fit(bars(8)[0])
