@@ -7,7 +7,7 @@
     loss.backward()          # w.grad now holds d loss / d w
 """
 
-from . import callbacks, data, datasets, functional, layers, losses, optimizers, schedules
+from . import callbacks, data, datasets, functional, layers, losses, metrics, optimizers, plots, schedules
 from . import functional as F
 from .autograd import is_grad_enabled, no_grad
 from .backend import get_backend, gpu_available

@@ -1,0 +1,33 @@
+"""What the training examples share: command-line options and the files they write."""
+
+import argparse
+import os
+
+import minicnn as mc
+
+
+def parser(doc, epochs, batch_size=32, image_size=64):
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training set (default {epochs})")
+    p.add_argument("--batch-size", type=int, default=batch_size, help=f"images per step (default {batch_size})")
+    p.add_argument("--image-size", type=int, default=image_size, help=f"images are resized to this side (default {image_size})")
+    p.add_argument("--device", default="cpu", help="cpu or gpu (default cpu)")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling, dropout and the split")
+    p.add_argument("--out", default=None, help="folder for the model and the plots (default runs/<example>)")
+    p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress line, 2 one line per epoch")
+    return p
+
+
+def save_results(name, args, model, history, y_true, y_pred, class_names):
+    """Write the model, a learning-curve plot and a confusion-matrix plot under args.out."""
+    out = args.out or os.path.join("runs", name)
+    os.makedirs(out, exist_ok=True)
+    model.save(os.path.join(out, "model.npz"))
+    print(f"saved {os.path.join(out, 'model.npz')}")
+    counts = mc.metrics.confusion_matrix(y_true, y_pred, len(class_names))
+    try:
+        mc.plots.plot_history(history, os.path.join(out, "learning_curves.png"), title=name)
+        mc.plots.plot_confusion_matrix(counts, class_names, os.path.join(out, "confusion_matrix.png"), title=name)
+        print(f"saved {out}/learning_curves.png and {out}/confusion_matrix.png")
+    except ImportError as error:
+        print(f"no plots: {error}")
