@@ -7,6 +7,7 @@ Where to read each one:
     activations ........ ops/activation.py
     dense, flatten ..... ops/linear.py
     dropout ............ ops/dropout.py
+    batch norm ......... ops/normalization.py
     losses ............. ops/loss.py
 """
 
@@ -14,11 +15,12 @@ from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, sigmoid,
 from .ops.conv import conv1d, conv2d
 from .ops.dropout import dropout
 from .ops.linear import flatten, linear
+from .ops.normalization import batch_norm
 from .ops.loss import binary_cross_entropy, categorical_cross_entropy, sparse_categorical_cross_entropy
 from .ops.pool import avg_pool2d, max_pool2d
 
 __all__ = [
-    "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "dropout", "linear", "flatten",
+    "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "dropout", "linear", "flatten", "batch_norm",
     "relu", "leaky_relu", "sigmoid", "log_sigmoid", "tanh", "softmax", "log_softmax",
     "binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy",
 ]

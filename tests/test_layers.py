@@ -138,3 +138,18 @@ def test_layers_and_models_move_between_devices():
     np.testing.assert_allclose(model(mc.tensor(x, device="strict")).numpy(), expected, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="different devices"):
         model(mc.tensor(x))
+
+
+def test_fused_batch_norm_matches_the_textbook_formula_and_its_gradient(device):
+    rng = np.random.default_rng(2)
+    x = rng.normal(2, 3, size=(5, 3, 4, 2))
+    gamma, beta = rng.normal(size=3), rng.normal(size=3)
+    y, mean, var = mc.F.batch_norm(on(device, x), on(device, gamma), on(device, beta), epsilon=1e-3)
+    m, v = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    textbook = (x - m[:, None, None]) / np.sqrt(v[:, None, None] + 1e-3) * gamma[:, None, None] + beta[:, None, None]
+    np.testing.assert_allclose(y.numpy(), textbook, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(mean.numpy(), m, rtol=1e-5)
+    np.testing.assert_allclose(var.numpy(), v, rtol=1e-4)
+    assert y.dtype == np.float32
+    inputs = [on(device, a, requires_grad=True) for a in (x[:, :, :2, :], gamma, beta)]
+    assert mc.gradcheck(lambda *t: mc.F.batch_norm(*t)[0], *inputs, atol=1e-4)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor, floating
 from .base import Layer
@@ -33,27 +34,20 @@ class BatchNormalization(Layer):
         self.add_buffer("moving_variance", np.ones(channels, np.float32))
 
     def forward(self, x):
-        x = floating(x)
-        shape = _stat_shape(x.ndim, x.shape[1])
-        axes = tuple(i for i in range(x.ndim) if i != 1)
         if self.training:
-            mean = x.mean(axis=axes, keepdims=True)
-            centred = x - mean
-            variance = (centred * centred).mean(axis=axes, keepdims=True)
+            y, mean, variance = F.batch_norm(x, self.params["gamma"], self.params["beta"], self.epsilon)
             self._update_moving_averages(mean, variance)
-        else:
-            mean = self.buffers["moving_mean"].reshape(shape)
-            variance = self.buffers["moving_variance"].reshape(shape)
-            centred = x - mean
-        normalised = centred / (variance + self.epsilon) ** 0.5
-        return normalised * self.params["gamma"].reshape(shape) + self.params["beta"].reshape(shape)
+            return y
+        shape = _stat_shape(x.ndim, x.shape[1])
+        scale = self.params["gamma"] / (self.buffers["moving_variance"] + self.epsilon) ** 0.5
+        shift = self.params["beta"] - self.buffers["moving_mean"] * scale
+        return floating(x) * scale.reshape(shape) + shift.reshape(shape)
 
     def _update_moving_averages(self, mean, variance):
         m = self.momentum
-        for name, batch_value in (("moving_mean", mean), ("moving_variance", variance)):
-            buffer = self.buffers[name]
-            with no_grad():
-                buffer.data = (buffer * m + batch_value.detach().reshape(-1) * (1 - m)).data
+        with no_grad():
+            for name, batch_value in (("moving_mean", mean), ("moving_variance", variance)):
+                self.buffers[name].data = (self.buffers[name] * m + batch_value * (1 - m)).data
 
     def get_config(self):
         return {"momentum": self.momentum, "epsilon": self.epsilon}

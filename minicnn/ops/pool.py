@@ -73,26 +73,29 @@ def _tiles_exactly(x, pool_size, stride, padding):
 def _max_pool_tiles(x, k):
     """Fast path of max_pool2d for tiling windows: k*k strided views, no im2col copy.
 
-    Offset (i, j) of every window is the view x[:, :, i::k, j::k]; a running
-    elementwise maximum over the k*k views gives the pooled map, and a strict
-    ">" keeps the first maximum. The general path above gives the same values
-    and gradients (the tests compare them).
+    Offset (i, j) of every window is the view x[:, :, i::k, j::k], so the pooled
+    map is the elementwise maximum of the k*k views. Backward sends each
+    gradient to the first view (in row-major order) that holds the maximum.
+    The general path above gives the same values and gradients (tests compare).
     """
     backend, xp = x.backend, x.xp
-    offsets = [(i, j) for i in range(k) for j in range(k)]
-    view = lambda a, i, j: a[:, :, i::k, j::k]
-    out = view(x.data, 0, 0)
-    winner = backend.zeros(out.shape, "int64")
-    for index, (i, j) in enumerate(offsets[1:], start=1):
-        candidate = view(x.data, i, j)
-        better = candidate > out
-        out = xp.where(better, candidate, out)
-        winner = xp.where(better, index, winner)
+    views = [x.data[:, :, i::k, j::k] for i in range(k) for j in range(k)]
+    out = views[0]
+    for view in views[1:]:
+        out = xp.maximum(out, view)
 
     def backward(g):
         g_x = backend.zeros(x.shape, g.dtype)
-        for index, (i, j) in enumerate(offsets):
-            g_x[:, :, i::k, j::k] = xp.where(winner == index, g, 0.0)
+        claimed = None                      # windows whose maximum was already found at an earlier offset
+        for index, view in enumerate(views):
+            hit = view == out
+            if claimed is None:
+                claimed = hit
+            else:
+                hit = xp.logical_and(hit, xp.logical_not(claimed))
+                claimed = xp.logical_or(claimed, hit)
+            i, j = divmod(index, k)
+            g_x[:, :, i::k, j::k] = g * xp.astype(hit, g.dtype)
         return (g_x,)
     return autograd.record(Tensor(out, backend), (x,), backward)
 
