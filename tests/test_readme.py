@@ -29,3 +29,18 @@ def test_tiny_cnn_example_trains():
                             capture_output=True, text=True, timeout=120, check=True)
     accuracy = float(re.search(r"test accuracy on 500 new images: ([\d.]+)%", result.stdout).group(1))
     assert accuracy > 80
+
+
+def test_digits_main_job_reaches_95_percent(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "digits.py"), "--verbose", "0",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, check=True)
+    accuracy = float(re.search(r"test accuracy: ([\d.]+)%", result.stdout).group(1))
+    assert accuracy >= 95
+    assert (tmp_path / "model.npz").exists()
+
+
+def test_examples_answer_help():
+    for name in ("digits", "cats_dogs", "aerial_scenes", "tiny_cnn"):
+        result = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py"), "--help"],
+                                capture_output=True, text=True, timeout=60, check=True)
+        assert "usage" in result.stdout
