@@ -75,6 +75,10 @@ class Backend:
 
 
 class CupyBackend(Backend):
+    def index_add(self, target, index, values):
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+
     def to_host(self, array):
         return self.xp.asnumpy(array)
 

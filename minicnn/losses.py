@@ -22,7 +22,8 @@ class Loss:
         return self.function(y_pred, y_true, from_logits=self.from_logits)
 
     def _check_probabilities(self, y_pred):
-        low, high = float(y_pred.data.min()), float(y_pred.data.max())   # reading 2 numbers: an explicit sync
+        xp = y_pred.xp
+        low, high = float(xp.min(y_pred.data)), float(xp.max(y_pred.data))   # two numbers back from the device
         if low < 0.0 or high > 1.0:
             raise ValueError(
                 f"{type(self).__name__}(from_logits=False) got predictions in [{low:.3g}, {high:.3g}], "

@@ -172,3 +172,21 @@ def test_fit_needs_compile_and_labels():
         small_cnn().fit(*bars(8))
     with pytest.raises(ValueError, match="no labels"):
         compiled().fit(bars(8)[0])
+
+
+def test_the_whole_training_loop_runs_on_the_strict_device(tmp_path):
+    """What a GPU run exercises (Keras layers, augmentation, batch norm, losses, saving), on a
+    device that rejects NumPy-only calls and implicit host copies."""
+    x, y = bars(48)
+    mc.manual_seed(0)
+    model = mc.Sequential([L.Normalization().adapt(x), L.RandomFlip("horizontal_and_vertical"), L.RandomRotate90(),
+                           L.RandomTranslation(0.1, 0.1), L.Conv2D(4, 3, padding="same", use_bias=False),
+                           L.BatchNormalization(), L.ReLU(), L.MaxPooling2D(2), L.Flatten(),
+                           L.Dropout(0.2), L.Dense(2, activation="softmax")], input_shape=(1, 8, 8)).to("strict")
+    model.compile(mc.optimizers.SGD(lr=mc.schedules.CosineDecay(0.05), momentum=0.9),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0)
+    assert len(history.history["val_accuracy"]) == 2
+    assert all(p.device == "strict" for p in model.parameters())
+    model.save(tmp_path / "m.npz")
+    np.testing.assert_allclose(mc.load_model(tmp_path / "m.npz").predict(x), model.predict(x), rtol=1e-5, atol=1e-6)
