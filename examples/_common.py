@@ -6,6 +6,13 @@ import os
 import minicnn as mc
 
 
+def conv_block(filters):
+    """Conv 3x3 -> BatchNorm -> ReLU -> MaxPool 2: twice the features, maps half as wide."""
+    L = mc.layers
+    return [L.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_uniform"),
+            L.BatchNormalization(), L.ReLU(), L.MaxPooling2D(2)]
+
+
 def parser(doc, epochs, batch_size=32, image_size=64):
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training set (default {epochs})")

@@ -15,14 +15,9 @@ import time
 import numpy as np
 
 import minicnn as mc
-from _common import parser, save_results
+from _common import conv_block, parser, save_results
 
 L = mc.layers
-
-
-def conv_block(filters):
-    return [L.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_uniform"),
-            L.BatchNormalization(), L.ReLU(), L.MaxPooling2D(2)]
 
 
 def build_model(train, image_size, classes):

@@ -1,9 +1,7 @@
 """mc.data.image_folder, splits, batches, mc.datasets (digits and the tested download path)."""
 
 import hashlib
-import os
 import warnings
-import shutil
 import zipfile
 from pathlib import Path
 

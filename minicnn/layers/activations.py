@@ -17,14 +17,6 @@ def activation_function(name):
     return ACTIVATIONS[name]
 
 
-def activation_name(function):
-    """The name a saved model stores for an activation (None when there is none)."""
-    for name, f in ACTIVATIONS.items():
-        if f is function and function is not None:
-            return name
-    return None
-
-
 class Activation(Layer):
     """Applies an activation by name: Activation("relu")."""
 
