@@ -22,6 +22,7 @@ class Backend:
         self.name = name        # what Tensor.device reports: "cpu", "gpu", ...
         self.xp = xp            # the array module
         self.device = device    # passed to xp's creation functions; None = xp's default
+        self._numpy_dtypes = None
 
     def __repr__(self):
         return f"Backend({self.name!r})"
@@ -35,10 +36,16 @@ class Backend:
             return dtype        # already one of the module's dtypes
 
     def numpy_dtype(self, xp_dtype):
-        for name in _DTYPE_NAMES:
-            if xp_dtype == getattr(self.xp, name, None):
-                return np.dtype(name)
-        raise TypeError(f"unsupported dtype {xp_dtype!r}")
+        """The NumPy dtype for one of the module's dtypes (what Tensor.dtype shows)."""
+        if self._numpy_dtypes is None:
+            names = [n for n in _DTYPE_NAMES if hasattr(self.xp, n)]
+            # NumPy and CuPy arrays report np.dtype objects; array-api-strict its own dtype objects
+            numpy_like = isinstance(self.xp.float32, type)
+            self._numpy_dtypes = {np.dtype(n) if numpy_like else getattr(self.xp, n): np.dtype(n) for n in names}
+        try:
+            return self._numpy_dtypes[xp_dtype]
+        except (KeyError, TypeError):
+            raise TypeError(f"unsupported dtype {xp_dtype!r}") from None
 
     # --- creating arrays on this device ---
     def _device_kw(self):

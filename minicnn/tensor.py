@@ -98,7 +98,7 @@ class Tensor:
                 raise RuntimeError(f"backward() without a grad needs a scalar output, got shape {self.shape}")
             grad = self.backend.full(self.data.shape, 1.0, self.dtype)
         else:
-            grad = _as_tensor(grad, self).data
+            grad = _coerce(self, grad)[1].data
             if tuple(grad.shape) != self.shape:
                 raise ValueError(f"backward(grad): grad has shape {tuple(grad.shape)}, wanted {self.shape}")
         autograd.backward(self, grad)
