@@ -190,3 +190,12 @@ def test_the_whole_training_loop_runs_on_the_strict_device(tmp_path):
     assert all(p.device == "strict" for p in model.parameters())
     model.save(tmp_path / "m.npz")
     np.testing.assert_allclose(mc.load_model(tmp_path / "m.npz").predict(x), model.predict(x), rtol=1e-5, atol=1e-6)
+
+
+def test_progress_line_in_a_terminal(monkeypatch, capsys):
+    from minicnn.models import training
+    monkeypatch.setattr(training, "_interactive", lambda: True)
+    compiled().fit(*bars(64), epochs=1, batch_size=16, verbose=1)
+    out = capsys.readouterr().out
+    assert "/4 [" in out and "batch" in out           # the bar counts batches (redrawn every 0.1 s)
+    assert "Epoch 1/1 - " in out and "img/s" in out   # then the epoch's summary line

@@ -80,7 +80,7 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
     model.train()
     loss_fn, optimizer = model.loss, model.optimizer
     total_loss, correct, seen = 0.0, 0, 0
-    progress = _Progress(epoch, epochs, len(train), verbose)
+    progress = _Progress(epoch, epochs, len(train), batch_size, verbose)
     for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
         out = model(xb)
         loss = loss_fn(yb, out)
@@ -182,26 +182,29 @@ def _print_epoch(epoch, epochs, logs, seconds, images):
 
 
 class _Progress:
-    """One line per epoch that updates in place: images done, images/s, ETA, running loss/accuracy.
+    """One line per epoch that updates in place: batches done, ETA, images/s, running loss/accuracy.
 
     In a terminal or notebook it is a tqdm bar; where output goes to a file
     (no terminal to redraw), only the epoch's final line is written.
     """
 
-    def __init__(self, epoch, epochs, total, verbose):
+    def __init__(self, epoch, epochs, total_images, batch_size, verbose):
         self.bar = None
+        self.images, self.start = 0, time.perf_counter()
         if verbose == 1 and _interactive():
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=total, unit="img", desc=f"Epoch {epoch + 1}/{epochs}", leave=False,
-                            dynamic_ncols=True, file=sys.stdout)
+            self.bar = tqdm(total=math.ceil(total_images / batch_size), unit="batch", leave=False,
+                            desc=f"Epoch {epoch + 1}/{epochs}", dynamic_ncols=True, file=sys.stdout)
 
     def update(self, n, loss, accuracy):
-        if self.bar is not None:
-            self.bar.update(n)
-            postfix = {"loss": f"{loss:.4f}"}
-            if accuracy is not None:
-                postfix["accuracy"] = f"{accuracy:.4f}"
-            self.bar.set_postfix(postfix, refresh=False)
+        if self.bar is None:
+            return
+        self.images += n
+        postfix = {"img/s": f"{self.images / (time.perf_counter() - self.start):.0f}", "loss": f"{loss:.4f}"}
+        if accuracy is not None:
+            postfix["accuracy"] = f"{accuracy:.4f}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(1)
 
     def close(self):
         if self.bar is not None:
