@@ -7,8 +7,8 @@
 For CATSDOGS-64 and UCMERCED-64 (benchmarks/models.py) at batch 32 and 128 it
 times a training step (forward + backward + SGD step) and inference: warm-up,
 then the median and the spread (min-max) of --steps steps. Each measurement
-runs in a fresh process, which also reports its peak memory (growth of the
-peak resident set over the steps); minicnn and PyTorch processes alternate,
+runs in a fresh process, which also reports its peak memory (the peak resident
+set during the steps, warm-up included, less the resident set just before them); minicnn and PyTorch processes alternate,
 twice each, with the same thread count. Rates are given as images/s, GFLOP/s
 and the share of the float32 matrix-product rate NumPy sustains here,
 measured in the same run. Then a per-op breakdown of minicnn's training step
@@ -49,9 +49,9 @@ def worker(spec):
     _, train_step, infer = build(outputs, side)
     x, y = models.batch(framework, outputs, batch_size, side)
     step = (lambda: train_step(x, y)) if mode == "train" else (lambda: infer(x))
+    baseline = rss_bytes()      # before the first step: a caching allocator's warm-up counts too
     for _ in range(spec["warmup"]):
         step()
-    baseline = rss_bytes()
     times = []
     for _ in range(spec["steps"]):
         start = time.perf_counter()

@@ -85,7 +85,7 @@ def _max_pool_tiles(x, k):
         out = xp.maximum(out, view)
 
     def backward(g):
-        g_x = backend.zeros(x.shape, g.dtype)
+        g_x = xp.zeros_like(x.data)          # same memory layout as x: the next backward reads it in order
         claimed = None                      # windows whose maximum was already found at an earlier offset
         for index, view in enumerate(views):
             hit = view == out
