@@ -8,7 +8,8 @@ UCMERCED-64 is the same with Dense(128->21) and sparse categorical cross-entropy
 
 import numpy as np
 
-import minicnn as mc
+# minicnn is imported inside the functions that use it: importing it changes how glibc manages
+# memory in the process (minicnn.backend.keep_freed_memory), which must not touch PyTorch's runs.
 
 MODELS = {"CATSDOGS-64": 1, "UCMERCED-64": 21}      # name -> output units
 
@@ -27,6 +28,7 @@ def training_flops(side, batch, outputs):
 
 
 def minicnn_model(outputs, side=64, seed=0):
+    import minicnn as mc
     L = mc.layers
     mc.manual_seed(seed)
     model = mc.Sequential([
@@ -84,4 +86,5 @@ def batch(framework, outputs, size, side=64, seed=0):
     if framework == "torch":
         import torch
         return torch.from_numpy(x), torch.from_numpy(y)
+    import minicnn as mc
     return mc.tensor(x), mc.tensor(y)

@@ -15,11 +15,14 @@ of ucmerced/ held out (seed 0). Prints one line per epoch and a final JSON line.
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
 
-import minicnn as mc
+if "torch" in sys.argv:     # PyTorch runs keep glibc's default memory handling (see minicnn.backend)
+    os.environ.setdefault("MINICNN_KEEP_FREED_MEMORY", "0")
+import minicnn as mc  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
 

@@ -86,16 +86,13 @@ def _max_pool_tiles(x, k):
 
     def backward(g):
         g_x = xp.zeros_like(x.data)          # same memory layout as x: the next backward reads it in order
-        claimed = None                      # windows whose maximum was already found at an earlier offset
+        left = g                              # gradient not yet handed to a window's first maximum
         for index, view in enumerate(views):
-            hit = view == out
-            if claimed is None:
-                claimed = hit
-            else:
-                hit = xp.logical_and(hit, xp.logical_not(claimed))
-                claimed = xp.logical_or(claimed, hit)
+            share = left * xp.astype(view == out, g.dtype)
             i, j = divmod(index, k)
-            g_x[:, :, i::k, j::k] = g * xp.astype(hit, g.dtype)
+            g_x[:, :, i::k, j::k] = share
+            if index < len(views) - 1:
+                left = left - share           # a window that found its maximum has nothing left to give
         return (g_x,)
     return autograd.record(Tensor(out, backend), (x,), backward)
 
