@@ -15,8 +15,9 @@ def _unary(x, out, backward):
 def relu(x):
     """max(x, 0); the derivative at 0 is taken as 0."""
     xp = x.xp
-    positive = xp.astype(x.data > 0, x.data.dtype)      # a 0/1 mask: multiplying is cheaper than where()
-    return _unary(x, xp.maximum(x.data, 0.0), lambda g: g * positive)   # maximum keeps NaN as NaN
+    out = xp.maximum(x.data, 0.0)                        # maximum keeps NaN as NaN
+    # the mask of positive inputs is rebuilt from the output in backward, not kept: less memory
+    return _unary(x, out, lambda g: g * xp.astype(out > 0, g.dtype))
 
 
 def leaky_relu(x, negative_slope=0.01):
