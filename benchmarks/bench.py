@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -35,6 +34,13 @@ sys.path.insert(0, HERE)
 def rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes():
+    """This process's resident-set high-water mark. (Not ru_maxrss: Linux carries the parent's
+    high-water mark over fork + exec into it.)"""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
 
 def worker(spec):
@@ -57,7 +63,7 @@ def worker(spec):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss_bytes()
     print(json.dumps({**spec, "times": times, "step_memory": max(peak - baseline, 0), "baseline_rss": baseline}))
 
 
