@@ -34,19 +34,24 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     pads = padding_amounts(padding, (h, w), (kh, kw), stride)
     oh, ow = output_size((h, w), (kh, kw), stride, pads, "conv2d")
 
-    cols = im2col(backend, pad2d(backend, x.data, pads), (kh, kw), stride, (oh, ow))
-    cols = xp.reshape(cols, (c * kh * kw, n * oh * ow))
+    def windows():
+        """The im2col matrix (C*KH*KW, N*OH*OW): one column per output pixel."""
+        cols = im2col(backend, pad2d(backend, x.data, pads), (kh, kw), stride, (oh, ow))
+        return xp.reshape(cols, (c * kh * kw, n * oh * ow))
+
     w_flipped = xp.reshape(xp.flip(weight.data, axis=(2, 3)), (f, c * kh * kw))
-    out = xp.matmul(w_flipped, cols)                              # (F, N*OH*OW)
+    out = xp.matmul(w_flipped, windows())                         # (F, N*OH*OW)
     if bias is not None:
-        out = out + xp.reshape(bias.data, (f, 1))
+        out += xp.reshape(bias.data, (f, 1))
     out = xp.permute_dims(xp.reshape(out, (f, n, oh, ow)), (1, 0, 2, 3))
 
     def backward(g):
         g = xp.reshape(xp.permute_dims(g, (1, 0, 2, 3)), (f, n * oh * ow))
         g_x = g_weight = g_bias = None
         if weight.requires_grad:
-            g_weight = xp.flip(xp.reshape(xp.matmul(g, cols.T), (f, c, kh, kw)), axis=(2, 3))
+            # windows rebuilt rather than kept since forward: they are C*KH*KW times the
+            # size of the input, the largest arrays of a training step
+            g_weight = xp.flip(xp.reshape(xp.matmul(g, windows().T), (f, c, kh, kw)), axis=(2, 3))
         if x.requires_grad:         # not for the input images: skips the costliest step
             g_cols = xp.reshape(xp.matmul(w_flipped.T, g), (c, kh, kw, n, oh, ow))
             padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
