@@ -48,9 +48,14 @@ def worker(spec):
     import models
     framework, name, batch_size, mode = spec["framework"], spec["model"], spec["batch"], spec["mode"]
     side, outputs = spec.get("side", 64), models.MODELS[name]
+    if mode == "breakdown":
+        return breakdown(spec)
     if framework == "torch":
         import torch
         torch.set_num_threads(spec["threads"])
+    else:
+        import minicnn as mc
+        mc.set_num_threads(spec["threads"])
     build = models.torch_model if framework == "torch" else models.minicnn_model
     _, train_step, infer = build(outputs, side)
     x, y = models.batch(framework, outputs, batch_size, side)
@@ -67,8 +72,15 @@ def worker(spec):
     print(json.dumps({**spec, "times": times, "step_memory": max(peak - baseline, 0), "baseline_rss": baseline}))
 
 
+def worker_env():
+    """The environment of every worker: OpenBLAS's threads sleep right after a product, as they
+    do when minicnn is imported before NumPy (minicnn/_openblas.py). Here NumPy comes first."""
+    return dict(os.environ, OPENBLAS_THREAD_TIMEOUT=os.environ.get("OPENBLAS_THREAD_TIMEOUT", "4"))
+
+
 def measure(spec):
-    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
+                         env=worker_env())
     if out.returncode:
         raise RuntimeError(f"worker {spec} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -106,7 +118,20 @@ def machine():
     if torch_available():
         import torch
         versions += f", PyTorch {torch.__version__} ({torch.get_num_threads()} threads)"
-    return f"{cpu}, {os.cpu_count()} cores; {versions}"
+    return f"{cpu}, {os.cpu_count()} cores; {versions}; {blas()}"
+
+
+def blas():
+    """Which BLAS kernel NumPy runs: OPENBLAS_CORETYPE pins one (an old-CPU safety setting on some
+    machines, which halves the float32 rate of an AVX-512 CPU); threadpoolctl, if present, says."""
+    try:
+        from threadpoolctl import threadpool_info
+        info = [f"{i['internal_api']} {i.get('version')} kernel {i.get('architecture')}, {i['num_threads']} threads"
+                for i in threadpool_info() if i["user_api"] == "blas"]
+    except ImportError:
+        info = ["BLAS kernel: install threadpoolctl to see it"]
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    return "; ".join(info + [f"OPENBLAS_CORETYPE={pinned} (pinned)" if pinned else "OPENBLAS_CORETYPE unset"])
 
 
 # --- the studies ---
@@ -201,10 +226,12 @@ def _set(obj, name, value):
         setattr(obj, name, value)
 
 
-def breakdown(args, lines):
-    """Where a minicnn training step spends its time (CATSDOGS-64, batch 32), by instrumenting the ops."""
+def breakdown(spec):
+    """Where a minicnn training step spends its time (CATSDOGS-64, batch 32), by instrumenting the ops.
+    Runs in a worker; prints the milliseconds per step of each part as a JSON line."""
     import models
     import minicnn as mc
+    mc.set_num_threads(spec["threads"])
     from minicnn.ops import conv, pool
     timer = OpTimer()
     backend = mc.get_backend("cpu")
@@ -217,6 +244,7 @@ def breakdown(args, lines):
                            ("dropout", "dropout")]:
         patches.append((F, name, timer.op(category, getattr(F, name))))
     patches.append((mc.layers.activations.ACTIVATIONS, "relu", timer.op("activations", F.relu)))
+    patches.append((mc.layers.activations.IN_PLACE, "relu", timer.op("activations", F.relu_)))
     for loss in (mc.losses.BinaryCrossentropy, mc.losses.SparseCategoricalCrossentropy):
         patches.append((loss, "function", staticmethod(timer.op("loss", loss.function))))
     patches.append((mc.optimizers.Optimizer, "step", timer.region("optimizer", mc.optimizers.Optimizer.step)))
@@ -229,7 +257,7 @@ def breakdown(args, lines):
         train_step(x, y)
         timer.totals.clear()
         start = time.perf_counter()
-        for _ in range(args.steps):
+        for _ in range(spec["steps"]):
             train_step(x, y)
         whole = time.perf_counter() - start
     finally:
@@ -237,10 +265,16 @@ def breakdown(args, lines):
             _set(obj, name, value)
     totals = dict(timer.totals)
     totals["autograd, Tensor arithmetic, other"] = whole - sum(totals.values())
+    print(json.dumps({name: seconds / spec["steps"] for name, seconds in totals.items()}))
+
+
+def breakdown_table(args, lines):
+    totals = measure({"framework": "minicnn", "mode": "breakdown", "steps": args.steps, "threads": os.cpu_count()})
+    whole = sum(totals.values())
     lines.append("| part of a CATSDOGS-64 training step, batch 32 | ms per step | share |")
     lines.append("|---|---|---|")
     for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {name} | {seconds / args.steps * 1e3:.1f} | {seconds / whole:.0%} |")
+        lines.append(f"| {name} | {seconds * 1e3:.1f} | {seconds / whole:.0%} |")
     print("\n".join(lines[-len(totals) - 2:]), flush=True)
 
 
@@ -278,7 +312,7 @@ def main():
     print("\n".join(lines), flush=True)
     compare(args, gflops, lines)
     lines.append("")
-    breakdown(args, lines)
+    breakdown_table(args, lines)
     if not args.quick:
         lines.append("")
         scaling(args, lines)

@@ -7,10 +7,11 @@
     loss.backward()          # w.grad now holds d loss / d w
 """
 
+from . import _openblas  # noqa: F401   (first: it must run before NumPy is loaded)
 from . import callbacks, data, datasets, functional, layers, losses, metrics, optimizers, plots, schedules
 from . import functional as F
 from .autograd import is_grad_enabled, no_grad
-from .backend import get_backend, gpu_available
+from .backend import get_backend, get_num_threads, gpu_available, set_num_threads
 from .gradcheck import gradcheck
 from .io import load_model
 from .models import Sequential
@@ -20,5 +21,5 @@ from .tensor import Tensor, ones, randn, tensor, zeros
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "randn", "manual_seed", "no_grad", "is_grad_enabled",
-           "gradcheck", "functional", "F", "get_backend", "gpu_available", "Sequential", "load_model",
+           "gradcheck", "functional", "F", "get_backend", "gpu_available", "set_num_threads", "get_num_threads", "Sequential", "load_model",
            "layers", "losses", "optimizers", "schedules", "callbacks", "data", "datasets"]

@@ -12,8 +12,11 @@ to and from the host, scatter-add) are methods of the backend itself.
 import ctypes
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from ._openblas import THREADS_SLEEP
 
 _DTYPE_NAMES = ("float32", "float64", "float16", "int64", "int32", "int16", "int8",
                 "uint8", "uint16", "uint32", "uint64", "bool")
@@ -21,6 +24,9 @@ _DTYPE_NAMES = ("float32", "float64", "float16", "int64", "int32", "int16", "int
 
 class Backend:
     """A device plus the Array-API module that computes on it."""
+
+    threads = 1                 # see split_batch
+    min_parallel_size = 2 ** 16  # elements; below this a thread costs more than it saves
 
     def __init__(self, name, xp, device=None):
         self.name = name        # what Tensor.device reports: "cpu", "gpu", ...
@@ -84,6 +90,40 @@ class Backend:
         """target[index] += values, adding repeated indices once per occurrence."""
         self.xp.add.at(target, index, values)
 
+    # --- sharing work between cores ---
+    def split_batch(self, fn, n, size):
+        """Call fn(start, stop) on consecutive shares of range(n) that together cover it.
+
+        The images of a batch are independent, so an op can fill its output one
+        share of the batch at a time. NumPy runs each call on one core (only the
+        matrix product uses several), but it lets go of Python's lock inside its
+        loops: with `threads` > 1 and at least `min_parallel_size` elements of
+        work, the shares run on that many threads at once. Each element is
+        computed the same way whatever the split, so results do not depend on it.
+        """
+        shares = min(self.threads, n) if size >= self.min_parallel_size else 1
+        if shares <= 1:
+            fn(0, n)
+            return
+        bounds = [n * k // shares for k in range(shares + 1)]
+        futures = [_pool(shares - 1).submit(fn, start, stop) for start, stop in zip(bounds[1:-1], bounds[2:])]
+        fn(bounds[0], bounds[1])                # the first share on this thread
+        for future in futures:
+            future.result()                     # waits, and re-raises a worker's error
+
+    def map_batch(self, fn, *arrays):
+        """fn(*arrays), for an elementwise fn of same-shaped arrays whose result is like arrays[0],
+        computed one share of the first axis at a time (split_batch)."""
+        first = arrays[0]
+        if first.ndim == 0:
+            return fn(*arrays)
+        out = self.xp.empty_like(first)
+
+        def fill(start, stop):
+            out[start:stop, ...] = fn(*(a[start:stop, ...] for a in arrays))
+        self.split_batch(fill, first.shape[0], first.size)
+        return out
+
 
 class CupyBackend(Backend):
     def index_add(self, target, index, values):
@@ -95,6 +135,60 @@ class CupyBackend(Backend):
 
     def from_host(self, array):
         return self.xp.asarray(np.asarray(array))
+
+
+class NumpyBackend(Backend):
+    """The CPU: NumPy, with elementwise work shared between the cores (split_batch)."""
+
+    def __init__(self):
+        super().__init__("cpu", np)
+        # One thread when OpenBLAS's threads would be spinning on the other cores
+        # (minicnn/_openblas.py): sharing the cores with them is slower than not sharing.
+        self.threads = _cores() if THREADS_SLEEP else 1
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:          # not Linux
+        return os.cpu_count() or 1
+
+
+_executor, _executor_size = None, 0
+
+
+def _pool(workers):
+    """The worker threads of split_batch, created on first use and grown when more are asked for."""
+    global _executor, _executor_size
+    if _executor_size < workers:
+        _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minicnn")
+        _executor_size = workers
+    return _executor
+
+
+def _forget_pool():
+    global _executor, _executor_size
+    _executor, _executor_size = None, 0      # a forked child has none of its parent's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def set_num_threads(n):
+    """How many threads minicnn's CPU ops share the batch between (like torch.set_num_threads).
+
+    The matrix products use the BLAS's own threads: set OPENBLAS_NUM_THREADS
+    (or OMP_NUM_THREADS) before starting Python to change those.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+    get_backend("cpu").threads = n
+
+
+def get_num_threads():
+    """The number of threads minicnn's CPU ops use (set_num_threads)."""
+    return get_backend("cpu").threads
 
 
 def _make_gpu_backend():
@@ -139,7 +233,7 @@ def keep_freed_memory():
 
 keep_freed_memory()
 
-_backends = {"cpu": Backend("cpu", np)}
+_backends = {"cpu": NumpyBackend()}
 _factories = {"gpu": _make_gpu_backend}
 _ALIASES = {"cuda": "gpu"}
 

@@ -11,7 +11,7 @@ Where to read each one:
     losses ............. ops/loss.py
 """
 
-from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, sigmoid, softmax, tanh
+from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, relu_, sigmoid, softmax, tanh
 from .ops.conv import conv1d, conv2d
 from .ops.dropout import dropout
 from .ops.linear import flatten, linear
@@ -21,6 +21,6 @@ from .ops.pool import avg_pool2d, max_pool2d
 
 __all__ = [
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "dropout", "linear", "flatten", "batch_norm",
-    "relu", "leaky_relu", "sigmoid", "log_sigmoid", "tanh", "softmax", "log_softmax",
+    "relu", "relu_", "leaky_relu", "sigmoid", "log_sigmoid", "tanh", "softmax", "log_softmax",
     "binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy",
 ]

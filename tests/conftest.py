@@ -31,3 +31,16 @@ def device(request):
 @pytest.fixture(autouse=True)
 def _fixed_seed():
     mc.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _shared_batches():
+    """Every CPU and strict op splits its batch between 3 threads, however small: the tests then
+    check the shared path (uneven shares included), which is what training uses on a multi-core CPU."""
+    backends = [mc.get_backend(name) for name in ("cpu", "strict")]
+    saved = [(b.threads, b.min_parallel_size) for b in backends]
+    for b in backends:
+        b.threads, b.min_parallel_size = 3, 0
+    yield
+    for b, (threads, size) in zip(backends, saved):
+        b.threads, b.min_parallel_size = threads, size

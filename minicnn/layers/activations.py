@@ -9,12 +9,17 @@ ACTIVATIONS = {
 }
 
 
-def activation_function(name):
+# Conv2D and Dense apply their activation to an output no one else has seen, so these may
+# overwrite it rather than keep both (see F.relu_).
+IN_PLACE = {"relu": F.relu_}
+
+
+def activation_function(name, in_place=False):
     if callable(name):
         return name
     if name not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(k for k in ACTIVATIONS if k)} or None, got {name!r}")
-    return ACTIVATIONS[name]
+    return IN_PLACE[name] if in_place and name in IN_PLACE else ACTIVATIONS[name]
 
 
 class Activation(Layer):

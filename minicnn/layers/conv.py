@@ -32,7 +32,7 @@ class Conv2D(Layer):
         self.filters, self.strides, self.padding = filters, strides, padding
         self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
         self.activation, self.use_bias, self.kernel_initializer = activation, use_bias, kernel_initializer
-        self.function = activation_function(activation)
+        self.function = activation_function(activation, in_place=True)
 
     def build(self, input_shape):
         check_channels_first("Conv2D", input_shape)
@@ -66,7 +66,7 @@ class Conv1D(Layer):
         super().__init__()
         self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
         self.activation, self.use_bias, self.kernel_initializer = activation, use_bias, kernel_initializer
-        self.function = activation_function(activation)
+        self.function = activation_function(activation, in_place=True)
 
     def build(self, input_shape):
         if len(input_shape) != 3:

@@ -16,7 +16,7 @@ class Dense(Layer):
         super().__init__()
         self.units, self.activation, self.use_bias = units, activation, use_bias
         self.kernel_initializer = kernel_initializer
-        self.function = activation_function(activation)
+        self.function = activation_function(activation, in_place=True)
 
     def build(self, input_shape):
         if len(input_shape) != 2:

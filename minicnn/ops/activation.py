@@ -14,10 +14,34 @@ def _unary(x, out, backward):
 
 def relu(x):
     """max(x, 0); the derivative at 0 is taken as 0."""
-    xp = x.xp
-    out = xp.maximum(x.data, 0.0)                        # maximum keeps NaN as NaN
+    x = floating(x)
+    xp, backend = x.xp, x.backend
+    out = backend.map_batch(lambda a: xp.maximum(a, 0.0), x.data)      # maximum keeps NaN as NaN
     # the mask of positive inputs is rebuilt from the output in backward, not kept: less memory
-    return _unary(x, out, lambda g: g * xp.astype(out > 0, g.dtype))
+    return _unary(x, out, lambda g: _relu_backward(backend, g, out))
+
+
+def _relu_backward(backend, g, out):
+    xp = backend.xp
+    return backend.map_batch(lambda g, y: g * xp.astype(y > 0, g.dtype), g, out)
+
+
+def relu_(x):
+    """relu(x), written over x's own array: the pre-activation values are not kept.
+
+    Only for an x that no other op has used or will use, such as the fresh output
+    of a convolution inside Conv2D (which applies its activation this way).
+    That output is then never stored next to its ReLU: a third less memory for
+    a CNN's activations. x's own backward must not need x's values (conv2d's
+    and linear's do not).
+    """
+    xp = x.xp
+
+    def clip(start, stop):
+        x.data[start:stop, ...] = xp.maximum(x.data[start:stop, ...], 0.0)
+    x.backend.split_batch(clip, x.shape[0], x.size)
+    out = x.data
+    return _unary(x, out, lambda g: _relu_backward(x.backend, g, out))
 
 
 def leaky_relu(x, negative_slope=0.01):

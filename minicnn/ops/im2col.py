@@ -82,9 +82,12 @@ def im2col(backend, x, kernel, stride, out_size):
     (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
     x = xp.permute_dims(x, (1, 0, 2, 3))
     cols = backend.empty((c, kh, kw, n, oh, ow), x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, i, j, ...] = x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+
+    def fill(start, stop):      # images start..stop-1 of the batch
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, i, j, start:stop, ...] = x[:, start:stop, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+    backend.split_batch(fill, n, cols.size)
     return cols
 
 
@@ -98,7 +101,10 @@ def col2im(backend, cols, x_shape, stride):
     _, kh, kw, _, oh, ow = cols.shape
     sh, sw = stride
     x = backend.zeros((c, n, h, w), cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += cols[:, i, j, ...]
+
+    def fill(start, stop):
+        for i in range(kh):
+            for j in range(kw):
+                x[:, start:stop, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += cols[:, i, j, start:stop, ...]
+    backend.split_batch(fill, n, cols.size)
     return xp.permute_dims(x, (1, 0, 2, 3))

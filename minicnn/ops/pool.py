@@ -77,22 +77,36 @@ def _max_pool_tiles(x, k):
     map is the elementwise maximum of the k*k views. Backward sends each
     gradient to the first view (in row-major order) that holds the maximum.
     The general path above gives the same values and gradients (tests compare).
+    Both directions work through the batch in shares, one per thread.
     """
     backend, xp = x.backend, x.xp
-    views = [x.data[:, :, i::k, j::k] for i in range(k) for j in range(k)]
-    out = views[0]
-    for view in views[1:]:
-        out = xp.maximum(out, view)
+
+    def views(start, stop):
+        images = x.data[start:stop, ...]
+        return [images[:, :, i::k, j::k] for i in range(k) for j in range(k)]
+
+    out = xp.empty_like(x.data[:, :, ::k, ::k])      # keeps x's memory layout
+
+    def pool(start, stop):
+        window_max, *rest = views(start, stop)
+        for view in rest:
+            window_max = xp.maximum(window_max, view)
+        out[start:stop, ...] = window_max
+
+    backend.split_batch(pool, x.shape[0], x.size)
 
     def backward(g):
-        g_x = xp.zeros_like(x.data)          # same memory layout as x: the next backward reads it in order
-        left = g                              # gradient not yet handed to a window's first maximum
-        for index, view in enumerate(views):
-            share = left * xp.astype(view == out, g.dtype)
-            i, j = divmod(index, k)
-            g_x[:, :, i::k, j::k] = share
-            if index < len(views) - 1:
-                left = left - share           # a window that found its maximum has nothing left to give
+        g_x = xp.empty_like(x.data)          # same memory layout as x: the next backward reads it in order
+
+        def route(start, stop):
+            left = g[start:stop, ...]         # gradient not yet handed to a window's first maximum
+            for index, view in enumerate(views(start, stop)):
+                share = left * xp.astype(view == out[start:stop, ...], g.dtype)
+                i, j = divmod(index, k)
+                g_x[start:stop, :, i::k, j::k] = share
+                if index < k * k - 1:
+                    left = left - share       # a window that found its maximum has nothing left to give
+        backend.split_batch(route, x.shape[0], x.size)
         return (g_x,)
     return autograd.record(Tensor(out, backend), (x,), backward)
 
