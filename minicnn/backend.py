@@ -111,30 +111,10 @@ class Backend:
         for future in futures:
             future.result()                     # waits, and re-raises a worker's error
 
-    def map_batch(self, fn, *arrays):
-        """fn(*arrays), for an elementwise fn of same-shaped arrays whose result is like arrays[0],
-        computed one share of the first axis at a time (split_batch)."""
-        first = arrays[0]
-        if first.ndim == 0:
-            return fn(*arrays)
-        out = self.xp.empty_like(first)
-
-        def fill(start, stop):
-            out[start:stop, ...] = fn(*(a[start:stop, ...] for a in arrays))
-        self.split_batch(fill, first.shape[0], first.size)
-        return out
-
-
-class CupyBackend(Backend):
-    def index_add(self, target, index, values):
-        import cupyx
-        cupyx.scatter_add(target, index, values)
-
-    def to_host(self, array):
-        return self.xp.asnumpy(array)
-
-    def from_host(self, array):
-        return self.xp.asarray(np.asarray(array))
+    def into(self, out, name, *args):
+        """out[...] = xp.<name>(*args) for an elementwise function such as "multiply".
+        NumPy and CuPy write straight into `out` (no temporary array); the standard has no out=."""
+        out[...] = getattr(self.xp, name)(*args)
 
 
 class NumpyBackend(Backend):
@@ -145,6 +125,9 @@ class NumpyBackend(Backend):
         # One thread when OpenBLAS's threads would be spinning on the other cores
         # (minicnn/_openblas.py): sharing the cores with them is slower than not sharing.
         self.threads = _cores() if THREADS_SLEEP else 1
+
+    def into(self, out, name, *args):
+        getattr(self.xp, name)(*args, out=out)
 
 
 def _cores():

@@ -15,15 +15,8 @@ def _unary(x, out, backward):
 def relu(x):
     """max(x, 0); the derivative at 0 is taken as 0."""
     x = floating(x)
-    xp, backend = x.xp, x.backend
-    out = backend.map_batch(lambda a: xp.maximum(a, 0.0), x.data)      # maximum keeps NaN as NaN
-    # the mask of positive inputs is rebuilt from the output in backward, not kept: less memory
-    return _unary(x, out, lambda g: _relu_backward(backend, g, out))
-
-
-def _relu_backward(backend, g, out):
-    xp = backend.xp
-    return backend.map_batch(lambda g, y: g * xp.astype(y > 0, g.dtype), g, out)
+    out = x.xp.empty_like(x.data)
+    return _relu(x, out)
 
 
 def relu_(x):
@@ -35,13 +28,34 @@ def relu_(x):
     a CNN's activations. x's own backward must not need x's values (conv2d's
     and linear's do not).
     """
-    xp = x.xp
+    return _relu(x, x.data)
 
-    def clip(start, stop):
-        x.data[start:stop, ...] = xp.maximum(x.data[start:stop, ...], 0.0)
-    x.backend.split_batch(clip, x.shape[0], x.size)
-    out = x.data
-    return _unary(x, out, lambda g: _relu_backward(x.backend, g, out))
+
+def _relu(x, out):
+    """ReLU of x into `out`, one share of the batch per thread (Backend.split_batch)."""
+    backend, xp = x.backend, x.xp
+
+    def forward(start, stop):
+        backend.into(out[start:stop, ...], "maximum", x.data[start:stop, ...], 0.0)   # keeps NaN as NaN
+
+    def backward(g):
+        # the mask of positive inputs is rebuilt from the output, not kept: less memory
+        g_x = xp.empty_like(g)
+
+        def mask(start, stop):
+            positive = xp.astype(out[start:stop, ...] > 0, g.dtype)
+            backend.into(g_x[start:stop, ...], "multiply", g[start:stop, ...], positive)
+        _each_share(backend, mask, g)
+        return g_x
+    _each_share(backend, forward, out)
+    return _unary(x, out, backward)
+
+
+def _each_share(backend, fn, array):
+    if array.ndim == 0:
+        fn(None, None)          # a scalar: [None:None, ...] takes all of it
+    else:
+        backend.split_batch(fn, array.shape[0], array.size)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -88,10 +88,11 @@ def _max_pool_tiles(x, k):
     out = xp.empty_like(x.data[:, :, ::k, ::k])      # keeps x's memory layout
 
     def pool(start, stop):
-        window_max, *rest = views(start, stop)
-        for view in rest:
+        offsets = views(start, stop)
+        window_max = offsets[0]
+        for view in offsets[1:-1]:
             window_max = xp.maximum(window_max, view)
-        out[start:stop, ...] = window_max
+        backend.into(out[start:stop, ...], "maximum", window_max, offsets[-1])   # the last one written into out
 
     backend.split_batch(pool, x.shape[0], x.size)
 
