@@ -14,7 +14,7 @@ with several input channels the per-channel results are summed.
 
 from .. import autograd
 from ..tensor import Tensor
-from .im2col import col2im, im2col, output_size, pad2d, padding_amounts, pair, unpad2d
+from .im2col import col2im, im2col, output_size, padding_amounts, pair, unpad2d
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
@@ -36,7 +36,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
 
     def windows():
         """The im2col matrix (C*KH*KW, N*OH*OW): one column per output pixel."""
-        cols = im2col(backend, pad2d(backend, x.data, pads), (kh, kw), stride, (oh, ow))
+        cols = im2col(backend, x.data, (kh, kw), stride, (oh, ow), pads)
         return xp.reshape(cols, (c * kh * kw, n * oh * ow))
 
     w_flipped = xp.reshape(xp.flip(weight.data, axis=(2, 3)), (f, c * kh * kw))

@@ -6,6 +6,9 @@ matrix product and a pooling one reduction. The copy is a loop over the
 KH * KW kernel offsets (not over pixels): for offset (i, j) the values seen
 by all windows form one strided slice of the input.
 
+Both loops run once for each share of the batch (Backend.split_batch): on a
+CPU, each core copies the windows of its own images.
+
 Layout: windows are returned as (C, KH, KW, N, OH, OW) so that reshaping to
 (C*KH*KW, N*OH*OW) gives the matrix the convolution multiplies, without a
 further copy.
@@ -72,21 +75,28 @@ def unpad2d(x, pads):
     return x[:, :, top:h - bottom, left:w - right]
 
 
-def im2col(backend, x, kernel, stride, out_size):
-    """Every (KH, KW) window of x (N, C, H, W), as an array (C, KH, KW, N, OH, OW).
+def offset_slices(i, j, stride, out_size):
+    """Where offset (i, j) of every window lies: rows i, i + SH, ..., columns j, j + SW, ..."""
+    (sh, sw), (oh, ow) = stride, out_size
+    return slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
 
-    cols[c, i, j, n, y, z] = x[n, c, y * SH + i, z * SW + j]
+
+def im2col(backend, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):
+    """Every (KH, KW) window of x (N, C, H, W) framed by `pads`, as an array (C, KH, KW, N, OH, OW).
+
+    cols[c, i, j, n, y, z] = padded_x[n, c, y * SH + i, z * SW + j]
     """
     xp = backend.xp
     n, c = x.shape[0], x.shape[1]
-    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
-    x = xp.permute_dims(x, (1, 0, 2, 3))
+    (kh, kw), (oh, ow) = kernel, out_size
     cols = backend.empty((c, kh, kw, n, oh, ow), x.dtype)
 
-    def fill(start, stop):      # images start..stop-1 of the batch
+    def fill(start, stop):      # images start..stop-1 of the batch, padded one share at a time
+        images = xp.permute_dims(pad2d(backend, x[start:stop, ...], pads, pad_value), (1, 0, 2, 3))
         for i in range(kh):
             for j in range(kw):
-                cols[:, i, j, start:stop, ...] = x[:, start:stop, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+                rows, columns = offset_slices(i, j, stride, out_size)
+                cols[:, i, j, start:stop, ...] = images[:, :, rows, columns]
     backend.split_batch(fill, n, cols.size)
     return cols
 
@@ -99,12 +109,12 @@ def col2im(backend, cols, x_shape, stride):
     xp = backend.xp
     n, c, h, w = x_shape
     _, kh, kw, _, oh, ow = cols.shape
-    sh, sw = stride
     x = backend.zeros((c, n, h, w), cols.dtype)
 
     def fill(start, stop):
         for i in range(kh):
             for j in range(kw):
-                x[:, start:stop, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += cols[:, i, j, start:stop, ...]
+                rows, columns = offset_slices(i, j, stride, (oh, ow))
+                x[:, start:stop, rows, columns] += cols[:, i, j, start:stop, ...]
     backend.split_batch(fill, n, cols.size)
     return xp.permute_dims(x, (1, 0, 2, 3))

@@ -6,7 +6,7 @@ window axis. The gradient goes back through col2im, the adjoint of im2col.
 
 from .. import autograd
 from ..tensor import Tensor, floating
-from .im2col import col2im, im2col, output_size, pad2d, padding_amounts, pair, unpad2d
+from .im2col import col2im, im2col, output_size, padding_amounts, pair, unpad2d
 
 
 def _windows(x, pool_size, stride, padding, fill, name):
@@ -25,7 +25,7 @@ def _windows(x, pool_size, stride, padding, fill, name):
                          f"or a window could hold padding only")
     out_hw = output_size((h, w), kernel, stride, pads, name)
     backend = x.backend
-    cols = im2col(backend, pad2d(backend, x.data, pads, fill), kernel, stride, out_hw)
+    cols = im2col(backend, x.data, kernel, stride, out_hw, pads, fill)
     cols = backend.xp.reshape(cols, (c, kernel[0] * kernel[1], n) + out_hw)
     padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
     return cols, kernel, stride, pads, padded_shape
@@ -130,5 +130,5 @@ def avg_pool2d(x, pool_size=2, stride=None, padding=0):
 def _real_cells(backend, x, kernel, stride, pads, out_hw):
     """How many non-padding cells each window holds, as (OH, OW)."""
     ones = backend.full((1, 1) + x.shape[2:], 1, x.dtype)
-    cols = im2col(backend, pad2d(backend, ones, pads, 0.0), kernel, stride, out_hw)
+    cols = im2col(backend, ones, kernel, stride, out_hw, pads)
     return backend.xp.sum(backend.xp.reshape(cols, (kernel[0] * kernel[1],) + tuple(out_hw)), axis=0)
