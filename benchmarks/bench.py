@@ -46,10 +46,10 @@ def peak_rss_bytes():
 def worker(spec):
     """Time `steps` steps of one configuration; print a JSON line."""
     import models
+    if spec["mode"] == "breakdown":
+        return breakdown(spec)
     framework, name, batch_size, mode = spec["framework"], spec["model"], spec["batch"], spec["mode"]
     side, outputs = spec.get("side", 64), models.MODELS[name]
-    if mode == "breakdown":
-        return breakdown(spec)
     if framework == "torch":
         import torch
         torch.set_num_threads(spec["threads"])
