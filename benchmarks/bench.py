@@ -1,6 +1,7 @@
 """minicnn's speed on this machine, against NumPy's matrix product and (where importable) PyTorch.
 
-    python benchmarks/bench.py                 # everything; about 10 minutes on 2 cores
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench.py   # as RESULTS.md (README.md)
+    python benchmarks/bench.py                 # everything; about 6 minutes on 2 cores
     python benchmarks/bench.py --quick         # fewer steps and no scaling study
     python benchmarks/bench.py --markdown benchmarks/RESULTS-speed.md
 
@@ -9,7 +10,7 @@ times a training step (forward + backward + SGD step) and inference: warm-up,
 then the median and the spread (min-max) of --steps steps. Each measurement
 runs in a fresh process, which also reports its peak memory (the peak resident
 set during the steps, warm-up included, less the resident set just before them); minicnn and PyTorch processes alternate,
-twice each, with the same thread count. Rates are given as images/s, GFLOP/s
+three times each, with the same thread count. Rates are given as images/s, GFLOP/s
 and the share of the float32 matrix-product rate NumPy sustains here,
 measured in the same run. Then a per-op breakdown of minicnn's training step
 and how time per image scales with batch size and image side.
@@ -140,13 +141,13 @@ def compare(args, gflops_ref, lines):
     import models
     frameworks = ["minicnn"] + (["torch"] if torch_available() and not args.no_torch else [])
     lines.append("| model | batch | pass | minicnn ms (min-max) | img/s | GFLOP/s | of matmul | step memory MB |"
-                 + (" PyTorch ms | PyTorch MB | time ratio | memory ratio |" if len(frameworks) == 2 else ""))
+                 + (" PyTorch ms (min-max) | PyTorch MB | time ratio | memory ratio |" if len(frameworks) == 2 else ""))
     lines.append("|" + "---|" * (8 + 4 * (len(frameworks) == 2)))
     for name in models.MODELS:
         for batch in (32, 128):
             for mode in ("train", "infer"):
                 results = {f: [] for f in frameworks}
-                for _ in range(2):                       # alternate: minicnn, torch, minicnn, torch
+                for _ in range(3):                       # alternate: minicnn, torch, minicnn, torch, ...
                     for f in frameworks:
                         results[f].append(measure({"framework": f, "model": name, "batch": batch, "mode": mode,
                                                    "steps": args.steps, "warmup": 2, "threads": os.cpu_count()}))
@@ -168,7 +169,8 @@ def summarize(results, name, batch, mode, gflops_ref):
            f"{memory['minicnn']:.0f} |")
     if "torch" in times:
         tt = float(np.median(times["torch"]))
-        row += (f" {tt * 1e3:.1f} | {memory['torch']:.0f} | {med / tt:.2f} | "
+        spread = f"{times['torch'].min() * 1e3:.1f}-{times['torch'].max() * 1e3:.1f}"
+        row += (f" {tt * 1e3:.1f} ({spread}) | {memory['torch']:.0f} | {med / tt:.2f} | "
                 f"{memory['minicnn'] / max(memory['torch'], 1e-9):.2f} |")
     return row
 
