@@ -144,10 +144,10 @@ def compare(args, gflops_ref, lines):
                  + (" PyTorch ms (min-max) | PyTorch MB | time ratio | memory ratio |" if len(frameworks) == 2 else ""))
     lines.append("|" + "---|" * (8 + 4 * (len(frameworks) == 2)))
     for name in models.MODELS:
-        for batch in (32, 128):
+        for batch in args.batches:
             for mode in ("train", "infer"):
                 results = {f: [] for f in frameworks}
-                for _ in range(3):                       # alternate: minicnn, torch, minicnn, torch, ...
+                for _ in range(args.alternations):       # alternate: minicnn, torch, minicnn, torch, ...
                     for f in frameworks:
                         results[f].append(measure({"framework": f, "model": name, "batch": batch, "mode": mode,
                                                    "steps": args.steps, "warmup": 2, "threads": os.cpu_count()}))
@@ -300,6 +300,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per measurement (default 10)")
     parser.add_argument("--quick", action="store_true", help="5 steps, no scaling study")
+    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128], help="batch sizes (default 32 128)")
+    parser.add_argument("--alternations", type=int, default=3,
+                        help="processes per library and cell, alternating (default 3)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch columns")
     parser.add_argument("--markdown", default=None, help="also write the tables to this file")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)

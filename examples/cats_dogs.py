@@ -12,9 +12,9 @@ global average pooling and dropout keep the classifier small.
 
 import time
 
+import minicnn as mc  # before NumPy: then minicnn can use every core (README, Conventions)
 import numpy as np
 
-import minicnn as mc
 from _common import conv_block, parser, save_results
 
 L = mc.layers

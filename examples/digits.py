@@ -9,9 +9,9 @@ pattern in miniature: convolution, ReLU and pooling twice, then dense layers.
 
 import time
 
+import minicnn as mc  # before NumPy: then minicnn can use every core (README, Conventions)
 import numpy as np
 
-import minicnn as mc
 from _common import parser, save_results
 
 L = mc.layers

@@ -10,9 +10,9 @@ bar's direction wherever it is: the translation invariance of the lecture.
 import argparse
 import time
 
+import minicnn as mc  # before NumPy: then minicnn can use every core (README, Conventions)
 import numpy as np
 
-import minicnn as mc
 
 F = mc.F
 

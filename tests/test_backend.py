@@ -1,5 +1,8 @@
 """The backend's sharing of a batch between threads (Backend.split_batch)."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -92,3 +95,21 @@ def test_relu_in_place_matches_relu_and_overwrites_its_input(device):
     np.testing.assert_array_equal(fresh.numpy(), np.maximum(x, 0))      # overwritten
     np.testing.assert_array_equal(b.grad.numpy(), a.grad.numpy())
     np.testing.assert_array_equal(b.grad.numpy(), g * (x > 0))
+
+
+@pytest.mark.parametrize("numpy_first, variable, threads", [
+    (False, None, "cores"),         # minicnn first: it sets OPENBLAS_THREAD_TIMEOUT itself
+    (True, None, 1),                # NumPy first, no variable: OpenBLAS may spin, so one thread
+    (True, "4", "cores"),           # NumPy first, variable set before Python started
+])
+def test_threads_depend_on_whether_openblas_sleeps(numpy_first, variable, threads):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if variable:
+        env["OPENBLAS_THREAD_TIMEOUT"] = variable
+    code = ("import numpy\n" if numpy_first else "") + (
+        "import os, minicnn as mc\n"
+        "print(mc.get_num_threads(), len(os.sched_getaffinity(0)), os.environ.get('OPENBLAS_THREAD_TIMEOUT'))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    got, cores, timeout = out.stdout.split()
+    assert int(got) == (int(cores) if threads == "cores" else threads)
+    assert timeout == ("None" if numpy_first and not variable else "4")
