@@ -6,7 +6,9 @@ API standard: NumPy 2 on "cpu", CuPy on "gpu" (Chainer's Device idea). Only
 standard functions are called through `xp`, so the same op code runs on both.
 
 The few things the standard leaves out (creating arrays on a device, copying
-to and from the host, scatter-add) are methods of the backend itself.
+to and from the host, scatter-add, writing a result into an existing array)
+are methods of the backend itself, and so is sharing a batch between CPU
+threads (split_batch).
 """
 
 import ctypes
@@ -100,6 +102,7 @@ class Backend:
         loops: with `threads` > 1 and at least `min_parallel_size` elements of
         work, the shares run on that many threads at once. Each element is
         computed the same way whatever the split, so results do not depend on it.
+        fn must not call split_batch itself: a worker would wait for its own pool.
         """
         shares = min(self.threads, n) if size >= self.min_parallel_size else 1
         if shares <= 1:
@@ -144,6 +147,8 @@ def _pool(workers):
     """The worker threads of split_batch, created on first use and grown when more are asked for."""
     global _executor, _executor_size
     if _executor_size < workers:
+        if _executor is not None:
+            _executor.shutdown(wait=False)      # its idle threads end; the new pool takes over
         _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minicnn")
         _executor_size = workers
     return _executor
