@@ -11,9 +11,9 @@ square product of similar size, measured in the same run.
 import argparse
 import time
 
+import minicnn as mc  # before NumPy: minicnn then uses every core (README, Conventions)
 import numpy as np
 
-import minicnn as mc
 
 LAYERS = [(3, 32, 64), (32, 64, 32), (64, 128, 16)]   # (in channels, filters, image side)
 
