@@ -66,3 +66,13 @@ def test_softmax_along_another_axis():
 def test_leaky_relu_slope():
     x = mc.tensor([-2.0, 3.0])
     np.testing.assert_allclose(F.leaky_relu(x, negative_slope=0.3).numpy(), [-0.6, 3.0])
+
+
+@pytest.mark.parametrize("value, slope", [(-2.0, 0.0), (3.0, 1.0)])
+def test_relu_of_a_scalar_tensor(device, value, slope):
+    for op in (F.relu, lambda t: F.relu_(t * 1.0)):
+        x = on(device, value, requires_grad=True)
+        y = op(x)
+        y.backward()
+        assert y.shape == () and y.dtype == np.float32
+        assert y.item() == max(value, 0.0) and x.grad.item() == slope

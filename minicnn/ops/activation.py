@@ -28,34 +28,33 @@ def relu_(x):
     a CNN's activations. x's own backward must not need x's values (conv2d's
     and linear's do not).
     """
+    if x.ndim == 0:
+        return relu(x)          # NumPy may hold a 0-d result as a scalar, which can't be written into
     return _relu(x, x.data)
 
 
 def _relu(x, out):
     """ReLU of x into `out`, one share of the batch per thread (Backend.split_batch)."""
     backend, xp = x.backend, x.xp
+    n = out.shape[0] if out.ndim else 1
+
+    def rows(a, start, stop):
+        return a[start:stop, ...] if a.ndim else a      # a 0-d array is a share by itself
 
     def forward(start, stop):
-        backend.into(out[start:stop, ...], "maximum", x.data[start:stop, ...], 0.0)   # keeps NaN as NaN
+        backend.into(rows(out, start, stop), "maximum", rows(x.data, start, stop), 0.0)   # keeps NaN as NaN
 
     def backward(g):
         # the mask of positive inputs is rebuilt from the output, not kept: less memory
         g_x = xp.empty_like(g)
 
         def mask(start, stop):
-            positive = xp.astype(out[start:stop, ...] > 0, g.dtype)
-            backend.into(g_x[start:stop, ...], "multiply", g[start:stop, ...], positive)
-        _each_share(backend, mask, g)
+            positive = xp.astype(rows(out, start, stop) > 0, g.dtype)
+            backend.into(rows(g_x, start, stop), "multiply", rows(g, start, stop), positive)
+        backend.split_batch(mask, n, g.size)
         return g_x
-    _each_share(backend, forward, out)
+    backend.split_batch(forward, n, out.size)
     return _unary(x, out, backward)
-
-
-def _each_share(backend, fn, array):
-    if array.ndim == 0:
-        fn(None, None)          # a scalar: [None:None, ...] takes all of it
-    else:
-        backend.split_batch(fn, array.shape[0], array.size)
 
 
 def leaky_relu(x, negative_slope=0.01):
