@@ -102,11 +102,13 @@ def _max_pool_tiles(x, k):
         def route(start, stop):
             left = g[start:stop, ...]         # gradient not yet handed to a window's first maximum
             for index, view in enumerate(views(start, stop)):
-                share = left * xp.astype(view == out[start:stop, ...], g.dtype)
                 i, j = divmod(index, k)
+                if index == k * k - 1:        # a window with gradient left has its first maximum here
+                    g_x[start:stop, :, i::k, j::k] = left
+                    break
+                share = left * xp.astype(view == out[start:stop, ...], g.dtype)
                 g_x[start:stop, :, i::k, j::k] = share
-                if index < k * k - 1:
-                    left = left - share       # a window that found its maximum has nothing left to give
+                left = left - share           # a window that found its maximum has nothing left to give
         backend.split_batch(route, x.shape[0], x.size)
         return (g_x,)
     return autograd.record(Tensor(out, backend), (x,), backward)
