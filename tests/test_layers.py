@@ -153,3 +153,33 @@ def test_fused_batch_norm_matches_the_textbook_formula_and_its_gradient(device):
     assert y.dtype == np.float32
     inputs = [on(device, a, requires_grad=True) for a in (x[:, :, :2, :], gamma, beta)]
     assert mc.gradcheck(lambda *t: mc.F.batch_norm(*t)[0], *inputs, atol=1e-4)
+
+
+@pytest.mark.parametrize("make, function", [
+    (lambda: L.Conv2D(3, 3, padding="same", activation="relu"),
+     lambda x, p: mc.F.conv2d(x, p["kernel"], p["bias"], 1, "same")),
+    (lambda: L.Conv1D(3, 3, activation="relu"), lambda x, p: mc.F.conv1d(x, p["kernel"], p["bias"])),
+    (lambda: L.Dense(4, activation="relu"), lambda x, p: mc.F.linear(x, p["kernel"], p["bias"])),
+])
+def test_layers_with_relu_in_place_match_the_functional_form(device, make, function):
+    """Conv2D, Conv1D and Dense overwrite their own output with its ReLU (F.relu_): same values and
+    gradients as F.relu on a kept output, and the layer's input is left alone."""
+    layer = make()
+    shape = {"Conv2D": (2, 2, 5, 5), "Conv1D": (2, 2, 7), "Dense": (2, 6)}[type(layer).__name__]
+    x_host = np.random.default_rng(3).normal(size=shape).astype(np.float32)
+    layer(mc.tensor(x_host))                    # builds the weights
+    layer.to(device)
+    x1, x2 = on(device, x_host, requires_grad=True), on(device, x_host, requires_grad=True)
+    y1 = layer(x1)
+    y2 = mc.F.relu(function(x2, layer.params))
+    np.testing.assert_array_equal(y1.numpy(), y2.numpy())
+    g = np.random.default_rng(4).normal(size=y1.shape).astype(np.float32)
+    grads = []
+    for x, y in ((x1, y1), (x2, y2)):
+        for p in layer.params.values():
+            p.zero_grad()
+        (y * on(device, g)).sum().backward()
+        grads.append([x.grad.numpy()] + [p.grad.numpy() for p in layer.params.values()])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(x1.numpy(), x_host)
