@@ -7,8 +7,8 @@ standard functions are called through `xp`, so the same op code runs on both.
 
 The few things the standard leaves out (creating arrays on a device, copying
 to and from the host, scatter-add, writing a result into an existing array)
-are methods of the backend itself, and so is sharing a batch between CPU
-threads (split_batch).
+are methods of the backend itself, and so is sharing work between CPU
+threads (split_work).
 """
 
 import ctypes
@@ -27,7 +27,7 @@ _DTYPE_NAMES = ("float32", "float64", "float16", "int64", "int32", "int16", "int
 class Backend:
     """A device plus the Array-API module that computes on it."""
 
-    threads = 1                 # see split_batch
+    threads = 1                 # see split_work
     min_parallel_size = 2 ** 16  # elements; below this a thread costs more than it saves
 
     def __init__(self, name, xp, device=None):
@@ -93,16 +93,16 @@ class Backend:
         self.xp.add.at(target, index, values)
 
     # --- sharing work between cores ---
-    def split_batch(self, fn, n, size):
+    def split_work(self, fn, n, size):
         """Call fn(start, stop) on consecutive shares of range(n) that together cover it.
 
-        The images of a batch are independent, so an op can fill its output one
-        share of the batch at a time. NumPy runs each call on one core (only the
+        The channels of a layer (or the images of a batch) are independent, so an
+        op can fill its output one share of them at a time. NumPy runs each call on one core (only the
         matrix product uses several), but it lets go of Python's lock inside its
         loops: with `threads` > 1 and at least `min_parallel_size` elements of
         work, the shares run on that many threads at once. Each element is
         computed the same way whatever the split, so results do not depend on it.
-        fn must not call split_batch itself: a worker would wait for its own pool.
+        fn must not call split_work itself: a worker would wait for its own pool.
         """
         shares = min(self.threads, n) if size >= self.min_parallel_size else 1
         if shares <= 1:
@@ -121,7 +121,7 @@ class Backend:
 
 
 class NumpyBackend(Backend):
-    """The CPU: NumPy, with elementwise work shared between the cores (split_batch)."""
+    """The CPU: NumPy, with elementwise work shared between the cores (split_work)."""
 
     def __init__(self):
         super().__init__("cpu", np)
@@ -144,7 +144,7 @@ _executor, _executor_size = None, 0
 
 
 def _pool(workers):
-    """The worker threads of split_batch, created on first use and grown when more are asked for."""
+    """The worker threads of split_work, created on first use and grown when more are asked for."""
     global _executor, _executor_size
     if _executor_size < workers:
         if _executor is not None:

@@ -1,4 +1,4 @@
-"""The backend's sharing of a batch between threads (Backend.split_batch)."""
+"""The backend's sharing of a batch between threads (Backend.split_work)."""
 
 import os
 import subprocess
@@ -17,22 +17,22 @@ cpu = mc.get_backend("cpu")
 
 
 @given(n=st.integers(0, 40), threads=st.integers(1, 6))
-def test_split_batch_covers_every_image_once(n, threads):
+def test_split_work_covers_every_image_once(n, threads):
     cpu.threads = threads
     seen, lock = [], threading.Lock()
 
     def record(start, stop):
         with lock:
             seen.append((start, stop))
-    cpu.split_batch(record, n, size=10 ** 9)
+    cpu.split_work(record, n, size=10 ** 9)
     assert sorted(i for start, stop in seen for i in range(start, stop)) == list(range(n))
     assert len(seen) == max(1, min(threads, n))
 
 
-def test_split_batch_runs_small_work_on_one_thread():
+def test_split_work_runs_small_work_on_one_thread():
     cpu.threads, cpu.min_parallel_size = 4, 1000
     calls = []
-    cpu.split_batch(lambda start, stop: calls.append((start, stop, threading.current_thread())), 8, size=999)
+    cpu.split_work(lambda start, stop: calls.append((start, stop, threading.current_thread())), 8, size=999)
     assert calls == [(0, 8, threading.main_thread())]
 
 
@@ -43,7 +43,7 @@ def test_an_error_in_a_worker_thread_reaches_the_caller():
         if start > 0:
             raise ValueError("second share")
     with pytest.raises(ValueError, match="second share"):
-        cpu.split_batch(fail_on_second_share, 4, size=10 ** 9)
+        cpu.split_work(fail_on_second_share, 4, size=10 ** 9)
 
 
 def test_set_num_threads():

@@ -151,12 +151,12 @@ def test_im2col_and_col2im_are_exact_adjoints(device, data):
     oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
     ints = st.integers(-50, 50).map(float)
     x = data.draw(arrays((n, c, h, w), ints, np.float64))
-    cols = data.draw(arrays((c, kh, kw, n, oh, ow), ints, np.float64))
+    cols = data.draw(arrays((c, kh, kw, oh, ow, n), ints, np.float64))
     backend = mc.get_backend(device)
     forward = backend.to_host(im2col(backend, backend.from_host(x), (kh, kw), (sh, sw), (oh, ow)))
     adjoint = backend.to_host(col2im(backend, backend.from_host(cols), x.shape, (sh, sw)))
     assert np.sum(forward * cols) == np.sum(x * adjoint)   # integers: exact in float64
-    assert forward[0, kh - 1, kw - 1, 0, oh - 1, ow - 1] == x[0, 0, (oh - 1) * sh + kh - 1, (ow - 1) * sw + kw - 1]
+    assert forward[0, kh - 1, kw - 1, oh - 1, ow - 1, 0] == x[0, 0, (oh - 1) * sh + kh - 1, (ow - 1) * sw + kw - 1]
 
 
 # --- clear errors ---

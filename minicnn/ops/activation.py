@@ -34,26 +34,27 @@ def relu_(x):
 
 
 def _relu(x, out):
-    """ReLU of x into `out`, one share of the batch per thread (Backend.split_batch)."""
+    """ReLU of x into `out`, its channels (or rows) shared between threads (Backend.split_work)."""
     backend, xp = x.backend, x.xp
-    n = out.shape[0] if out.ndim else 1
+    n = out.shape[1] if out.ndim > 1 else 1
 
-    def rows(a, start, stop):
-        return a[start:stop, ...] if a.ndim else a      # a 0-d array is a share by itself
+    def part(a, start, stop):
+        # axis 1: the channels of an image batch, outermost in memory (see ops/im2col.py)
+        return a[:, start:stop, ...] if a.ndim > 1 else a
 
     def forward(start, stop):
-        backend.into(rows(out, start, stop), "maximum", rows(x.data, start, stop), 0.0)   # keeps NaN as NaN
+        backend.into(part(out, start, stop), "maximum", part(x.data, start, stop), 0.0)   # keeps NaN as NaN
 
     def backward(g):
         # the mask of positive inputs is rebuilt from the output, not kept: less memory
         g_x = xp.empty_like(g)
 
         def mask(start, stop):
-            positive = xp.astype(rows(out, start, stop) > 0, g.dtype)
-            backend.into(rows(g_x, start, stop), "multiply", rows(g, start, stop), positive)
-        backend.split_batch(mask, n, g.size)
+            positive = xp.astype(part(out, start, stop) > 0, g.dtype)
+            backend.into(part(g_x, start, stop), "multiply", part(g, start, stop), positive)
+        backend.split_work(mask, n, g.size)
         return g_x
-    backend.split_batch(forward, n, out.size)
+    backend.split_work(forward, n, out.size)
     return _unary(x, out, backward)
 
 

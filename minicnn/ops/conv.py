@@ -6,7 +6,7 @@ Flipping ("rotating") W turns the sum into a plain dot product of each input
 window with the flipped kernel. All windows are gathered by im2col, so every
 output value of every filter comes from one matrix product:
 
-    (F, C*KH*KW) @ (C*KH*KW, N*OH*OW) -> (F, N*OH*OW)
+    (F, C*KH*KW) @ (C*KH*KW, OH*OW*N) -> (F, OH*OW*N)
 
 For one channel and one filter, conv2d(x, w) == scipy.signal.convolve2d(x, w, "valid");
 with several input channels the per-channel results are summed.
@@ -35,18 +35,18 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     oh, ow = output_size((h, w), (kh, kw), stride, pads, "conv2d")
 
     def windows():
-        """The im2col matrix (C*KH*KW, N*OH*OW): one column per output pixel."""
+        """The im2col matrix (C*KH*KW, OH*OW*N): one column per output pixel."""
         cols = im2col(backend, x.data, (kh, kw), stride, (oh, ow), pads)
-        return xp.reshape(cols, (c * kh * kw, n * oh * ow))
+        return xp.reshape(cols, (c * kh * kw, oh * ow * n))
 
     w_flipped = xp.reshape(xp.flip(weight.data, axis=(2, 3)), (f, c * kh * kw))
-    out = xp.matmul(w_flipped, windows())                         # (F, N*OH*OW)
+    out = xp.matmul(w_flipped, windows())                         # (F, OH*OW*N)
     if bias is not None:
         out += xp.reshape(bias.data, (f, 1))
-    out = xp.permute_dims(xp.reshape(out, (f, n, oh, ow)), (1, 0, 2, 3))
+    out = xp.permute_dims(xp.reshape(out, (f, oh, ow, n)), (3, 0, 1, 2))     # shown as (N, F, OH, OW)
 
     def backward(g):
-        g = xp.reshape(xp.permute_dims(g, (1, 0, 2, 3)), (f, n * oh * ow))
+        g = xp.reshape(xp.permute_dims(g, (1, 2, 3, 0)), (f, oh * ow * n))
         g_x = g_weight = g_bias = None
         if weight.requires_grad:
             # windows rebuilt rather than kept since forward: they are C*KH*KW times the
@@ -56,7 +56,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
             g_weight = xp.reshape(xp.matmul(windows(), g.T).T, (f, c, kh, kw))
             g_weight = xp.flip(g_weight, axis=(2, 3))
         if x.requires_grad:         # not for the input images: skips the costliest step
-            g_cols = xp.reshape(xp.matmul(w_flipped.T, g), (c, kh, kw, n, oh, ow))
+            g_cols = xp.reshape(xp.matmul(w_flipped.T, g), (c, kh, kw, oh, ow, n))
             padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
             g_x = unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
         if bias is not None and bias.requires_grad:

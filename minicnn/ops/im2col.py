@@ -6,12 +6,17 @@ matrix product and a pooling one reduction. The copy is a loop over the
 KH * KW kernel offsets (not over pixels): for offset (i, j) the values seen
 by all windows form one strided slice of the input.
 
-Both loops run once for each share of the batch (Backend.split_batch): on a
-CPU, each core copies the windows of its own images.
+Layout: the padded input is laid out as (C, H, W, N), the batch innermost,
+and windows are returned as (C, KH, KW, OH, OW, N). Reshaping them to
+(C*KH*KW, OH*OW*N) gives the matrix the convolution multiplies, and each
+offset's copy moves runs of OW*N neighbouring numbers rather than rows of OW:
+NumPy pays a little for every run, which for a 16-pixel-wide map costs more
+than the copying. The convolution's output then comes out as (F, OH, OW, N)
+in memory too, so the next layer reads its input in this order. Tensors
+still show (N, C, H, W); only the memory order differs.
 
-Layout: windows are returned as (C, KH, KW, N, OH, OW) so that reshaping to
-(C*KH*KW, N*OH*OW) gives the matrix the convolution multiplies, without a
-further copy.
+Both loops run once for each share of the channels (Backend.split_work): on
+a CPU, each core copies the windows of its own channels.
 """
 
 
@@ -68,6 +73,15 @@ def pad2d(backend, x, pads, value=0.0):
     return out
 
 
+def batch_last(backend, x, pads, value=0.0):
+    """x (N, C, H, W) framed by `value` as in pad2d, as a new array laid out (C, H, W, N)."""
+    (top, bottom), (left, right) = pads
+    n, c, h, w = x.shape
+    out = backend.full((c, h + top + bottom, w + left + right, n), value, x.dtype)
+    out[:, top:top + h, left:left + w, :] = backend.xp.permute_dims(x, (1, 2, 3, 0))
+    return out
+
+
 def unpad2d(x, pads):
     """The inverse of pad2d: the centre of x."""
     (top, bottom), (left, right) = pads
@@ -82,39 +96,38 @@ def offset_slices(i, j, stride, out_size):
 
 
 def im2col(backend, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):
-    """Every (KH, KW) window of x (N, C, H, W) framed by `pads`, as an array (C, KH, KW, N, OH, OW).
+    """Every (KH, KW) window of x (N, C, H, W) framed by `pads`, as an array (C, KH, KW, OH, OW, N).
 
-    cols[c, i, j, n, y, z] = padded_x[n, c, y * SH + i, z * SW + j]
+    cols[c, i, j, y, z, n] = padded_x[n, c, y * SH + i, z * SW + j]
     """
-    xp = backend.xp
     n, c = x.shape[0], x.shape[1]
     (kh, kw), (oh, ow) = kernel, out_size
-    cols = backend.empty((c, kh, kw, n, oh, ow), x.dtype)
+    cols = backend.empty((c, kh, kw, oh, ow, n), x.dtype)
 
-    def fill(start, stop):      # images start..stop-1 of the batch, padded one share at a time
-        images = xp.permute_dims(pad2d(backend, x[start:stop, ...], pads, pad_value), (1, 0, 2, 3))
+    def fill(start, stop):      # channels start..stop-1, padded one share at a time
+        images = batch_last(backend, x[:, start:stop, ...], pads, pad_value)
         for i in range(kh):
             for j in range(kw):
                 rows, columns = offset_slices(i, j, stride, out_size)
-                cols[:, i, j, start:stop, ...] = images[:, :, rows, columns]
-    backend.split_batch(fill, n, cols.size)
+                cols[start:stop, i, j, ...] = images[:, rows, columns, :]
+    backend.split_work(fill, c, cols.size)
     return cols
 
 
 def col2im(backend, cols, x_shape, stride):
     """The adjoint of im2col: each window value added back where it came from.
 
-    Returns an array of shape `x_shape` (N, C, H, W); overlapping windows add up.
+    Returns an array of shape `x_shape` (N, C, H, W), laid out (C, H, W, N) in
+    memory; overlapping windows add up.
     """
-    xp = backend.xp
     n, c, h, w = x_shape
-    _, kh, kw, _, oh, ow = cols.shape
-    x = backend.zeros((c, n, h, w), cols.dtype)
+    _, kh, kw, oh, ow, _ = cols.shape
+    x = backend.zeros((c, h, w, n), cols.dtype)
 
     def fill(start, stop):
         for i in range(kh):
             for j in range(kw):
                 rows, columns = offset_slices(i, j, stride, (oh, ow))
-                x[:, start:stop, rows, columns] += cols[:, i, j, start:stop, ...]
-    backend.split_batch(fill, n, cols.size)
-    return xp.permute_dims(x, (1, 0, 2, 3))
+                x[start:stop, rows, columns, :] += cols[start:stop, i, j, ...]
+    backend.split_work(fill, c, cols.size)
+    return backend.xp.permute_dims(x, (3, 0, 1, 2))

@@ -1,6 +1,6 @@
 """Max and average pooling: one value per window, each channel on its own.
 
-Windows come from im2col as (C, KH*KW, N, OH, OW); pooling reduces the
+Windows come from im2col as (C, KH*KW, OH, OW, N); pooling reduces the
 window axis. The gradient goes back through col2im, the adjoint of im2col.
 """
 
@@ -10,7 +10,7 @@ from .im2col import col2im, im2col, output_size, padding_amounts, pair, unpad2d
 
 
 def _windows(x, pool_size, stride, padding, fill, name):
-    """Padded windows of x as (C, K, N, OH, OW), plus what backward needs."""
+    """Padded windows of x as (C, K, OH, OW, N), plus what backward needs."""
     if not isinstance(x, Tensor) or x.ndim != 4:
         shape = getattr(x, "shape", None)
         raise ValueError(f"{name}: x must be a mc.Tensor of shape (N, C, H, W), got shape {shape}")
@@ -26,18 +26,22 @@ def _windows(x, pool_size, stride, padding, fill, name):
     out_hw = output_size((h, w), kernel, stride, pads, name)
     backend = x.backend
     cols = im2col(backend, x.data, kernel, stride, out_hw, pads, fill)
-    cols = backend.xp.reshape(cols, (c, kernel[0] * kernel[1], n) + out_hw)
+    cols = backend.xp.reshape(cols, (c, kernel[0] * kernel[1]) + tuple(out_hw) + (n,))
     padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
     return cols, kernel, stride, pads, padded_shape
 
 
 def _to_nchw(xp, a):
-    return xp.permute_dims(a, (1, 0, 2, 3))
+    return xp.permute_dims(a, (3, 0, 1, 2))      # (C, OH, OW, N) -> (N, C, OH, OW)
+
+
+def _from_nchw(xp, a):
+    return xp.permute_dims(a, (1, 2, 3, 0))      # (N, C, OH, OW) -> (C, OH, OW, N)
 
 
 def _back_to_input(backend, g_cols, kernel, stride, pads, padded_shape):
-    c, _, n, oh, ow = g_cols.shape
-    g_cols = backend.xp.reshape(g_cols, (c, kernel[0], kernel[1], n, oh, ow))
+    c, _, oh, ow, n = g_cols.shape
+    g_cols = backend.xp.reshape(g_cols, (c, kernel[0], kernel[1], oh, ow, n))
     return unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
 
 
@@ -58,7 +62,7 @@ def max_pool2d(x, pool_size=2, stride=None, padding=0):
     def backward(g):
         offsets = xp.reshape(backend.arange(cols.shape[1]), (1, -1, 1, 1, 1))
         won = xp.astype(xp.expand_dims(winner, axis=1) == offsets, g.dtype)
-        g_cols = won * xp.expand_dims(_to_nchw(xp, g), axis=1)
+        g_cols = won * xp.expand_dims(_from_nchw(xp, g), axis=1)
         return (_back_to_input(backend, g_cols, kernel, stride, pads, padded_shape),)
     return autograd.record(Tensor(out, backend), (x,), backward)
 
@@ -77,13 +81,13 @@ def _max_pool_tiles(x, k):
     map is the elementwise maximum of the k*k views. Backward sends each
     gradient to the first view (in row-major order) that holds the maximum.
     The general path above gives the same values and gradients (tests compare).
-    Both directions work through the batch in shares, one per thread.
+    Both directions work through the channels in shares, one per thread.
     """
     backend, xp = x.backend, x.xp
 
     def views(start, stop):
-        images = x.data[start:stop, ...]
-        return [images[:, :, i::k, j::k] for i in range(k) for j in range(k)]
+        maps = x.data[:, start:stop, ...]
+        return [maps[:, :, i::k, j::k] for i in range(k) for j in range(k)]
 
     out = xp.empty_like(x.data[:, :, ::k, ::k])      # keeps x's memory layout
 
@@ -92,24 +96,24 @@ def _max_pool_tiles(x, k):
         window_max = offsets[0]
         for view in offsets[1:-1]:
             window_max = xp.maximum(window_max, view)
-        backend.into(out[start:stop, ...], "maximum", window_max, offsets[-1])   # the last one written into out
+        backend.into(out[:, start:stop, ...], "maximum", window_max, offsets[-1])   # the last one written into out
 
-    backend.split_batch(pool, x.shape[0], x.size)
+    backend.split_work(pool, x.shape[1], x.size)
 
     def backward(g):
         g_x = xp.empty_like(x.data)          # same memory layout as x: the next backward reads it in order
 
         def route(start, stop):
-            left = g[start:stop, ...]         # gradient not yet handed to a window's first maximum
+            left = g[:, start:stop, ...]      # gradient not yet handed to a window's first maximum
             for index, view in enumerate(views(start, stop)):
                 i, j = divmod(index, k)
                 if index == k * k - 1:        # a window with gradient left has its first maximum here
-                    g_x[start:stop, :, i::k, j::k] = left
+                    g_x[:, start:stop, i::k, j::k] = left
                     break
-                share = left * xp.astype(view == out[start:stop, ...], g.dtype)
-                g_x[start:stop, :, i::k, j::k] = share
+                share = left * xp.astype(view == out[:, start:stop, ...], g.dtype)
+                g_x[:, start:stop, i::k, j::k] = share
                 left = left - share           # a window that found its maximum has nothing left to give
-        backend.split_batch(route, x.shape[0], x.size)
+        backend.split_work(route, x.shape[1], x.size)
         return (g_x,)
     return autograd.record(Tensor(out, backend), (x,), backward)
 
@@ -119,18 +123,18 @@ def avg_pool2d(x, pool_size=2, stride=None, padding=0):
     x = floating(x)
     backend, xp = x.backend, x.xp
     cols, kernel, stride, pads, padded_shape = _windows(x, pool_size, stride, padding, 0.0, "avg_pool2d")
-    counts = _real_cells(backend, x, kernel, stride, pads, cols.shape[3:])  # (OH, OW)
+    counts = _real_cells(backend, x, kernel, stride, pads, cols.shape[2:4])  # (OH, OW, 1)
     out = _to_nchw(xp, xp.sum(cols, axis=1) / counts)
 
     def backward(g):
-        share = xp.expand_dims(_to_nchw(xp, g) / counts, axis=1)
+        share = xp.expand_dims(_from_nchw(xp, g) / counts, axis=1)
         g_cols = xp.broadcast_to(share, cols.shape)
         return (_back_to_input(backend, g_cols, kernel, stride, pads, padded_shape),)
     return autograd.record(Tensor(out, backend), (x,), backward)
 
 
 def _real_cells(backend, x, kernel, stride, pads, out_hw):
-    """How many non-padding cells each window holds, as (OH, OW)."""
+    """How many non-padding cells each window holds, as (OH, OW, 1)."""
     ones = backend.full((1, 1) + x.shape[2:], 1, x.dtype)
     cols = im2col(backend, ones, kernel, stride, out_hw, pads)
-    return backend.xp.sum(backend.xp.reshape(cols, (kernel[0] * kernel[1],) + tuple(out_hw)), axis=0)
+    return backend.xp.sum(backend.xp.reshape(cols, (kernel[0] * kernel[1],) + tuple(out_hw) + (1,)), axis=0)
