@@ -164,7 +164,7 @@ if hasattr(os, "register_at_fork"):
 
 
 def set_num_threads(n):
-    """How many threads minicnn's CPU ops share the batch between (like torch.set_num_threads).
+    """How many threads minicnn's CPU ops share their work between (like torch.set_num_threads).
 
     The matrix products use the BLAS's own threads: set OPENBLAS_NUM_THREADS
     (or OMP_NUM_THREADS) before starting Python to change those.

@@ -34,8 +34,8 @@ def _fixed_seed():
 
 
 @pytest.fixture(autouse=True)
-def _shared_batches():
-    """Every CPU and strict op splits its batch between 3 threads, however small: the tests then
+def _shared_work():
+    """Every CPU and strict op splits its work between 3 threads, however small: the tests then
     check the shared path (uneven shares included), which is what training uses on a multi-core CPU."""
     backends = [mc.get_backend(name) for name in ("cpu", "strict")]
     saved = [(b.threads, b.min_parallel_size) for b in backends]

@@ -1,4 +1,4 @@
-"""The backend's sharing of a batch between threads (Backend.split_work)."""
+"""The backend's sharing of work between threads (Backend.split_work)."""
 
 import os
 import subprocess
@@ -17,7 +17,7 @@ cpu = mc.get_backend("cpu")
 
 
 @given(n=st.integers(0, 40), threads=st.integers(1, 6))
-def test_split_work_covers_every_image_once(n, threads):
+def test_split_work_covers_every_index_once(n, threads):
     cpu.threads = threads
     seen, lock = [], threading.Lock()
 
@@ -55,7 +55,7 @@ def test_set_num_threads():
 
 
 def _train_steps(threads):
-    """Weights after two SGD steps of a small CNN, with the batch shared between `threads`."""
+    """Weights after two SGD steps of a small CNN, with the work shared between `threads`."""
     cpu.threads = threads
     mc.manual_seed(0)
     L = mc.layers
