@@ -1,10 +1,29 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-import minicnn as mc
-from strict_backend import register as register_strict_backend
+
+def _real_cupy_sees_a_gpu():
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:           # not installed, or no driver/GPU
+        return False
+
+
+# The "gpu" device is real CuPy where it sees a GPU, else the CuPy stand-in (tests/cupy_standin):
+# either way minicnn's own factory imports `cupy` and builds the library's CupyBackend on it.
+REAL_GPU = _real_cupy_sees_a_gpu()
+if not REAL_GPU:
+    for name in [m for m in sys.modules if m.split(".")[0] in ("cupy", "cupyx")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(Path(__file__).parent / "cupy_standin"))
+
+import minicnn as mc  # noqa: E402   (after the stand-in is in place)
+from strict_backend import register as register_strict_backend  # noqa: E402
 
 # CI profile: the same examples on every run, no timing-based failures.
 settings.register_profile(
@@ -22,10 +41,24 @@ DEVICES = ["cpu", "strict", pytest.param("gpu", marks=pytest.mark.gpu)]
 
 @pytest.fixture(params=DEVICES)
 def device(request):
-    """Each op test runs on NumPy, on the strict second device, and on CuPy where a GPU is found."""
-    if request.param == "gpu" and not mc.gpu_available():
-        pytest.skip("no CuPy-visible GPU here")
+    """Each op test runs on NumPy, on the strict Array API device, and on "gpu" (CuPy or its stand-in)."""
     return request.param
+
+
+@pytest.fixture
+def cupy_standin():
+    """The CuPy stand-in's module, with its log of host/device transfers emptied; skipped on a real GPU."""
+    if REAL_GPU:
+        pytest.skip("real CuPy is in use: the stand-in's checks do not apply")
+    import cupy
+    cupy.transfers.clear()
+    return cupy
+
+
+@pytest.fixture
+def real_gpu():
+    if not REAL_GPU:
+        pytest.skip("needs CuPy and an NVIDIA GPU")
 
 
 @pytest.fixture(autouse=True)
@@ -35,12 +68,10 @@ def _fixed_seed():
 
 @pytest.fixture(autouse=True)
 def _shared_work():
-    """Every CPU and strict op splits its work between 3 threads, however small: the tests then
-    check the shared path (uneven shares included), which is what training uses on a multi-core CPU."""
-    backends = [mc.get_backend(name) for name in ("cpu", "strict")]
-    saved = [(b.threads, b.min_parallel_size) for b in backends]
-    for b in backends:
-        b.threads, b.min_parallel_size = 3, 0
+    """Every CPU op splits its work between 3 threads, however small: the tests then check the
+    shared path (uneven shares included), which is what training uses on a multi-core CPU."""
+    cpu = mc.get_backend("cpu")
+    saved = cpu.threads, cpu.min_parallel_size
+    cpu.threads, cpu.min_parallel_size = 3, 0
     yield
-    for b, (threads, size) in zip(backends, saved):
-        b.threads, b.min_parallel_size = threads, size
+    cpu.threads, cpu.min_parallel_size = saved

@@ -1,0 +1,78 @@
+"""Backends: where a tensor's numbers live, and which array module computes on them.
+
+    base.py  Backend: the contract, written with Array API calls only
+    cpu.py   NumpyBackend ("cpu"): NumPy, work shared between CPU threads
+    gpu.py   CupyBackend ("gpu"): CuPy on an NVIDIA GPU
+
+This module keeps the devices by name: "cpu" is made at import, "gpu" on first
+use (so CuPy is imported only when asked for), and register_backend adds more.
+"""
+
+import array_api_compat
+
+from .base import Backend
+from .cpu import NumpyBackend, keep_freed_memory
+from .gpu import CupyBackend, make_gpu_backend
+
+__all__ = ["Backend", "CupyBackend", "NumpyBackend", "backend_of", "get_backend", "get_num_threads",
+           "gpu_available", "register_backend", "set_num_threads"]
+
+keep_freed_memory()
+
+_backends = {"cpu": NumpyBackend()}
+_factories = {"gpu": make_gpu_backend}
+_ALIASES = {"cuda": "gpu"}
+
+
+def register_backend(name, factory):
+    """Make `name` a device: `factory()` returns its Backend on first use."""
+    _factories[name] = factory
+    _backends.pop(name, None)
+
+
+def get_backend(device):
+    """The Backend for a device name ("cpu", "gpu") or a Backend itself."""
+    if isinstance(device, Backend):
+        return device
+    name = _ALIASES.get(device, device)
+    if name not in _backends:
+        if name not in _factories:
+            known = sorted(set(_backends) | set(_factories))
+            raise ValueError(f"device must be one of {known}, got {device!r}")
+        _backends[name] = _factories[name]()
+    return _backends[name]
+
+
+def gpu_available():
+    """True when CuPy is installed and sees a GPU."""
+    try:
+        get_backend("gpu")
+        return True
+    except RuntimeError:
+        return False
+
+
+def backend_of(array):
+    """The backend holding `array` (NumPy arrays: "cpu", CuPy arrays: "gpu"), or None."""
+    if array_api_compat.is_cupy_array(array):
+        return get_backend("gpu")
+    for backend in _backends.values():
+        if backend.owns(array):
+            return backend
+    return None
+
+
+def set_num_threads(n):
+    """How many threads minicnn's CPU ops share their work between (like torch.set_num_threads).
+
+    The matrix products use the BLAS's own threads: set OPENBLAS_NUM_THREADS
+    (or OMP_NUM_THREADS) before starting Python to change those.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+    get_backend("cpu").threads = n
+
+
+def get_num_threads():
+    """The number of threads minicnn's CPU ops use (set_num_threads)."""
+    return get_backend("cpu").threads

@@ -1,0 +1,48 @@
+"""An NVIDIA GPU: CuPy, whose namespace mirrors NumPy 2's and so follows the Array API.
+
+The ops run on CuPy unchanged; this class adds only what the standard leaves
+out, in CuPy's own words: copies to and from the host, scatter-add, and
+elementwise results written into an existing array. It never uses the CPU's
+thread pool: a GPU computes a whole array in one kernel.
+"""
+
+import numpy as np
+
+from .base import Backend
+
+
+class CupyBackend(Backend):
+    def __init__(self, cupy, cupyx):
+        super().__init__("gpu", cupy)
+        self.cupyx = cupyx
+
+    def from_host(self, array):
+        return self.xp.asarray(np.asarray(array))
+
+    def to_host(self, array):
+        return self.xp.asnumpy(array)
+
+    def index_add(self, target, index, values):
+        self.cupyx.scatter_add(target, index, values)
+
+    def into(self, out, name, *args):
+        getattr(self.xp, name)(*args, out=out)
+
+
+def make_gpu_backend():
+    """The "gpu" device: CuPy on its current GPU, or an error that says what is missing."""
+    try:
+        import cupy
+        import cupyx
+    except ImportError:
+        raise RuntimeError(
+            "device 'gpu' needs CuPy, which is not installed. Install it with "
+            "pip install 'minicnn[gpu]' (CUDA 12 or newer driver) or "
+            "pip install 'minicnn[gpu-cuda13]'.") from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # CUDA driver missing or broken
+        raise RuntimeError(f"device 'gpu': CuPy is installed but CUDA is not usable ({err})") from None
+    if count == 0:
+        raise RuntimeError("device 'gpu': CuPy is installed but no GPU was found")
+    return CupyBackend(cupy, cupyx)
