@@ -2,11 +2,13 @@
 
 They wrap the functional losses and add what a training loop needs: a check
 that probabilities really are probabilities, and counting correct predictions
-for the "accuracy" metric in the label format the loss expects.
+for the "accuracy" metric in the label format the loss expects. Both stay on
+the tensors' device: the count is a device array that fit reads together with
+the loss, in one copy to the host per batch.
 """
 
 from . import functional as F
-from .tensor import Tensor
+from .ops.loss import check_class_labels
 
 
 class Loss:
@@ -21,9 +23,12 @@ class Loss:
             self._check_probabilities(y_pred)
         return self.function(y_pred, y_true, from_logits=self.from_logits)
 
+    def check_labels(self, labels, output_shape):
+        """Refuse a dataset's host labels that can't match outputs of `output_shape` (fit calls this once)."""
+
     def _check_probabilities(self, y_pred):
         xp = y_pred.xp
-        low, high = float(xp.min(y_pred.data)), float(xp.max(y_pred.data))   # two numbers back from the device
+        low, high = y_pred.backend.to_host(xp.stack([xp.min(y_pred.data), xp.max(y_pred.data)])).tolist()
         if low < 0.0 or high > 1.0:
             raise ValueError(
                 f"{type(self).__name__}(from_logits=False) got predictions in [{low:.3g}, {high:.3g}], "
@@ -39,9 +44,10 @@ class BinaryCrossentropy(Loss):
     function = staticmethod(F.binary_cross_entropy)
 
     def count_correct(self, y_true, y_pred):
+        xp = y_pred.xp
         threshold = 0.0 if self.from_logits else 0.5
-        predicted = y_pred.numpy().reshape(len(y_pred), -1) > threshold
-        return int((predicted == (_host(y_true).reshape(predicted.shape) > 0.5)).sum())
+        predicted = xp.reshape(y_pred.data, (len(y_pred), -1)) > threshold
+        return _count(xp, predicted == (xp.reshape(y_true.data, predicted.shape) > 0.5))
 
 
 class CategoricalCrossentropy(Loss):
@@ -49,19 +55,25 @@ class CategoricalCrossentropy(Loss):
     function = staticmethod(F.categorical_cross_entropy)
 
     def count_correct(self, y_true, y_pred):
-        return int((y_pred.numpy().argmax(axis=-1) == _host(y_true).argmax(axis=-1)).sum())
+        xp = y_pred.xp
+        return _count(xp, xp.argmax(y_pred.data, axis=-1) == xp.argmax(y_true.data, axis=-1))
 
 
 class SparseCategoricalCrossentropy(Loss):
     name, activation = "sparse_categorical_crossentropy", "softmax"
     function = staticmethod(F.sparse_categorical_cross_entropy)
 
+    def check_labels(self, labels, output_shape):
+        check_class_labels(labels, output_shape[-1], "the dataset's labels")
+
     def count_correct(self, y_true, y_pred):
-        return int((y_pred.numpy().argmax(axis=-1) == _host(y_true).reshape(-1)).sum())
+        xp = y_pred.xp
+        return _count(xp, xp.argmax(y_pred.data, axis=-1) == xp.reshape(y_true.data, (-1,)))
 
 
-def _host(y):
-    return y.numpy() if isinstance(y, Tensor) else y
+def _count(xp, hits):
+    """The number of True values, as a 0-d float32 array on the device (exact up to 2**24)."""
+    return xp.sum(xp.astype(hits, xp.float32))
 
 
 LOSSES = {cls.name: cls for cls in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}

@@ -37,6 +37,10 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
         val, train = train.subset(np.arange(len(train) - n_val, len(train))), train.subset(np.arange(len(train) - n_val))
     if validation_data is not None:
         val = as_dataset(validation_data, name="validation_data")
+    if model.output_shapes:             # built: every label checked on the host once, not on the device each step
+        for data in (train, val):
+            if data is not None and data.labels is not None:
+                model.loss.check_labels(data.labels, model.output_shapes[-1])
 
     steps_per_epoch = math.ceil(len(train) / batch_size)
     lr = model.optimizer.lr
@@ -79,12 +83,12 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
 def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted):
     model.train()
     loss_fn, optimizer = model.loss, model.optimizer
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss, correct, seen = 0.0, 0.0, 0
     progress = _Progress(epoch, epochs, len(train), batch_size, verbose)
     for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
         out = model(xb)
         loss = loss_fn(yb, out)
-        value = loss.item()
+        value, hits = _read(loss, loss_fn.count_correct(yb, out) if model.metrics else None)
         if not math.isfinite(value):
             raise FloatingPointError(
                 f"the loss became {value} at epoch {epoch + 1}, batch {step + 1}: training stopped and the "
@@ -93,9 +97,8 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
         optimizer.step()
         optimizer.zero_grad()
         total_loss += value * len(xb)
+        correct += hits
         seen += len(xb)
-        if model.metrics:
-            correct += loss_fn.count_correct(yb, out)
         progress.update(len(xb), total_loss / seen, correct / seen if model.metrics else None)
         if interrupted["hit"]:
             break
@@ -106,6 +109,18 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
     return logs
 
 
+def _read(loss, hits=None):
+    """The batch's loss and number of correct predictions, in one copy from the device.
+
+    This is the step's only wait for the device: on a GPU everything else is
+    queued, and the host reads two numbers back.
+    """
+    xp = loss.xp
+    values = [loss.data] if hits is None else [loss.data, xp.astype(hits, loss.data.dtype)]
+    host = loss.backend.to_host(xp.stack(values)).tolist()
+    return host[0], (host[1] if hits is not None else 0.0)
+
+
 def evaluate(model, dataset, batch_size):
     """{"loss": ..., "accuracy": ...} over a labelled dataset, in inference mode."""
     if model.loss is None:
@@ -114,13 +129,13 @@ def evaluate(model, dataset, batch_size):
         raise ValueError("evaluate: the data has no labels")
     was_training = model.layers[0].training if model.layers else True
     model.eval()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss, correct, seen = 0.0, 0.0, 0
     with no_grad():
         for xb, yb in batches(dataset, batch_size, model.device):
             out = model(xb)
-            total_loss += model.loss(yb, out).item() * len(xb)
-            if model.metrics:
-                correct += model.loss.count_correct(yb, out)
+            value, hits = _read(model.loss(yb, out), model.loss.count_correct(yb, out) if model.metrics else None)
+            total_loss += value * len(xb)
+            correct += hits
             seen += len(xb)
     model.train(was_training)
     logs = {"loss": total_loss / max(seen, 1)}

@@ -49,15 +49,37 @@ def sparse_categorical_cross_entropy(y_pred, y_true_int, from_logits=False):
     if labels.shape not in ((n,), (n, 1)):
         raise ValueError(f"sparse_categorical_cross_entropy: y_true_int has shape {labels.shape}, "
                          f"wanted ({n},) or ({n}, 1) for y_pred of shape {y_pred.shape}")
-    host = labels.numpy()
-    if host.size and (host.min() < 0 or host.max() >= classes):
-        bad = host[(host < 0) | (host >= classes)]
-        raise ValueError(f"sparse_categorical_cross_entropy: label {int(bad[0])} is out of range "
-                         f"for {classes} classes (labels must be in [0, {classes - 1}])")
     xp, backend = y_pred.xp, y_pred.backend
     hits = xp.reshape(labels.data, (n, 1)) == xp.reshape(backend.arange(classes, labels.dtype), (1, classes))
     onehot = Tensor(xp.astype(hits, y_pred.data.dtype), backend)
-    return _cross_entropy(y_pred, onehot, from_logits)
+    return _refuse_out_of_range(_cross_entropy(y_pred, onehot, from_logits), labels, classes)
+
+
+def check_class_labels(host_labels, classes, name="y_true_int"):
+    """An error naming the first label outside [0, classes), for labels on the host."""
+    host_labels = np.asarray(host_labels)
+    bad = host_labels[(host_labels < 0) | (host_labels >= classes)]
+    if bad.size:
+        raise ValueError(f"sparse_categorical_cross_entropy: label {int(bad[0])} is out of range "
+                         f"for {classes} classes (labels must be in [0, {classes - 1}]; {name})")
+
+
+def _refuse_out_of_range(loss, labels, classes):
+    """The loss, if every label is in [0, classes); else an error on the CPU, a NaN loss elsewhere.
+
+    On the CPU the labels are read and the first bad one named. On a GPU that
+    read would make the host wait for the device in the middle of every step,
+    so the check stays on the device and turns the loss into NaN (like
+    PyTorch's device-side assert, it shows up when the loss is read); fit
+    checks a dataset's labels on the host before it starts.
+    """
+    if labels.device == "cpu":
+        check_class_labels(labels.numpy(), classes)
+        return loss
+    xp, backend = loss.xp, loss.backend
+    bad = xp.any((labels.data < 0) | (labels.data >= classes))
+    poison = xp.where(bad, backend.full((), float("nan"), loss.dtype), backend.zeros((), loss.dtype))
+    return loss + Tensor(poison, backend)
 
 
 def _cross_entropy(y_pred, y_true, from_logits):

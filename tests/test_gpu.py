@@ -1,0 +1,197 @@
+"""The "gpu" device through the library's own factory and CupyBackend.
+
+Where real CuPy sees a GPU these run on it; elsewhere on the CuPy stand-in
+(tests/cupy_standin), which refuses everything a GPU would refuse and logs each
+copy between host and device. The op tests in the other files run on "gpu" too
+(the `device` fixture); this file covers what only a whole device shows:
+training, inference, saving, moving models, the examples, and what crosses
+between host and device in a training step.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+from conftest import REAL_GPU
+from minicnn.backend import CupyBackend
+
+L = mc.layers
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.gpu
+
+
+def test_the_gpu_device_is_the_library_cupy_backend():
+    backend = mc.get_backend("gpu")
+    assert type(backend) is CupyBackend and backend.xp.__name__ == "cupy"
+    assert mc.gpu_available() and mc.get_backend("cuda") is backend
+    x = mc.tensor([1.5, -2.0], device="gpu")
+    assert x.device == "gpu" and not isinstance(x.data, np.ndarray)
+    assert mc.tensor(x.data).device == "gpu"            # a CuPy array is recognised as the gpu's
+
+
+def test_the_standin_refuses_what_cupy_refuses(cupy_standin):
+    cp = cupy_standin
+    a = cp.asarray(np.arange(4, dtype=np.float32))
+    assert not isinstance(a, np.ndarray) and cp.cuda.runtime.getDeviceCount() == 1
+    host = np.ones(4, np.float32)
+    for misuse in (lambda: np.asarray(a), lambda: np.array(a), lambda: a + host, lambda: host * a,
+                   lambda: cp.maximum(a, host), lambda: np.exp(a), lambda: np.concatenate([a, a]),
+                   lambda: a.__setitem__(slice(None), host)):
+        with pytest.raises(TypeError):
+            misuse()
+    copy = cp.asnumpy(a)
+    copy[0] = 99                                         # a copy: the device array keeps its values
+    np.testing.assert_array_equal(a.get(), [0, 1, 2, 3])
+    assert isinstance(cp.sum(a), cp.ndarray) and cp.sum(a).ndim == 0   # no NumPy scalars either
+    float(cp.max(a))
+    assert [kind for kind, _, _ in cp.transfers] == ["to_device", "to_host", "to_host", "sync"]
+
+
+def _augmented_model(seed):
+    mc.manual_seed(seed)
+    return mc.Sequential([
+        L.RandomFlip("horizontal_and_vertical"), L.RandomTranslation(0.2, 0.2), L.Rescaling(1 / 255),
+        L.Conv2D(6, 3, padding="same", use_bias=False), L.BatchNormalization(momentum=0.9), L.ReLU(),
+        L.MaxPooling2D(2), L.Conv2D(8, 3, strides=2, activation="relu"),
+        L.Flatten(), L.Dropout(0.3), L.Dense(3),
+    ], input_shape=(3, 12, 12))
+
+
+def _images(n, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    images = rng.integers(0, 120, (n, 3, 12, 12))
+    for image, label in zip(images, labels):
+        image[label, 3:9, 3:9] += 130                    # the class is the bright channel
+    return mc.data.ImageDataset(images.astype(np.uint8), labels, ["r", "g", "b"])
+
+
+def _train(device, epochs=3):
+    model = _augmented_model(seed=7).to(device)
+    schedule = mc.schedules.CosineDecay(0.02)
+    model.compile(mc.optimizers.Adam(lr=schedule), mc.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    mc.manual_seed(3)                                    # the same shuffles, flips and dropout masks
+    history = model.fit(_images(60, seed=1), epochs=epochs, batch_size=16, validation_data=_images(30, seed=2),
+                        verbose=0)
+    return model, history.history
+
+
+def test_a_model_trains_on_gpu_with_the_same_history_as_on_cpu():
+    cpu_model, cpu_history = _train("cpu")
+    gpu_model, gpu_history = _train("gpu")
+    assert gpu_history.keys() == cpu_history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key in cpu_history:
+        np.testing.assert_allclose(gpu_history[key], cpu_history[key], rtol=2e-4, atol=1e-5, err_msg=key)
+    assert gpu_history["val_accuracy"][-1] > 0.6        # it learnt something, on both
+    for p_gpu, p_cpu in zip(gpu_model.parameters(), cpu_model.parameters()):
+        assert p_gpu.device == "gpu" and p_cpu.device == "cpu"
+        np.testing.assert_allclose(p_gpu.numpy(), p_cpu.numpy(), rtol=1e-3, atol=1e-4)
+
+    test = _images(20, seed=4)
+    np.testing.assert_allclose(gpu_model.predict(test), cpu_model.predict(test), rtol=1e-3, atol=1e-4)
+    gpu_scores = gpu_model.evaluate(test, return_dict=True)
+    cpu_scores = cpu_model.evaluate(test, return_dict=True)
+    assert gpu_scores["accuracy"] == cpu_scores["accuracy"]
+    assert gpu_scores["loss"] == pytest.approx(cpu_scores["loss"], rel=1e-4)
+
+
+def test_a_model_trained_on_gpu_saves_loads_and_moves(tmp_path):
+    model, _ = _train("gpu", epochs=1)
+    test = _images(10, seed=5)
+    expected = model.predict(test)
+    model.save(tmp_path / "m.npz")
+    loaded = mc.load_model(tmp_path / "m.npz")
+    assert all(p.device == "cpu" for p in loaded.parameters())
+    np.testing.assert_allclose(loaded.predict(test), expected, rtol=1e-4, atol=1e-5)
+    loaded.to("gpu")
+    assert all(p.device == "gpu" and p.is_leaf for p in loaded.parameters())
+    np.testing.assert_allclose(loaded.predict(test), expected, rtol=1e-5, atol=1e-6)
+    model.to("cpu").to("gpu").to("cpu")
+    np.testing.assert_allclose(model.predict(test), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_gradients_flow_back_across_a_device_copy():
+    x = mc.tensor([[1.0, -2.0, 3.0]], requires_grad=True)
+    w = mc.tensor([[0.5], [0.25], [2.0]], device="gpu", requires_grad=True)
+    y = (x.to("gpu") @ w).sum()
+    y.backward()
+    assert x.grad.device == "cpu" and w.grad.device == "gpu"
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.5, 0.25, 2.0]])
+    np.testing.assert_array_equal(w.grad.numpy(), [[1.0], [-2.0], [3.0]])
+
+
+def test_a_seed_gives_the_same_weights_and_masks_on_every_device():
+    cpu = [p.numpy() for p in _augmented_model(seed=11).parameters()]
+    gpu = [p.numpy() for p in _augmented_model(seed=11).to("gpu").parameters()]
+    for a, b in zip(cpu, gpu):
+        np.testing.assert_array_equal(a, b)
+    masks = []
+    for device in ("cpu", "gpu"):
+        mc.manual_seed(2)
+        masks.append(mc.F.dropout(mc.ones(50, device=device), 0.5).numpy())
+    np.testing.assert_array_equal(masks[0], masks[1])
+
+
+def test_a_training_step_waits_for_the_device_once_and_copies_no_weights(cupy_standin):
+    model = _augmented_model(seed=7).to("gpu")
+    model.compile(mc.optimizers.Adam(lr=0.01), mc.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    cupy_standin.transfers.clear()
+    model.fit(_images(48, seed=1), epochs=1, batch_size=16, verbose=0)     # 3 batches
+    log = cupy_standin.transfers
+    to_host = [(dtype, shape) for kind, dtype, shape in log if kind == "to_host"]
+    assert to_host == [(np.float32, (2,))] * 3                           # the loss and the hit count, per batch
+    assert [entry for entry in log if entry[0] == "sync"] == []         # no other read by the host
+    sent = [(dtype, shape) for kind, dtype, shape in log if kind == "to_device"]
+    assert sent[:2] == [(np.uint8, (16, 3, 12, 12)), (np.int64, (16,))]  # images cross as uint8, then labels
+    # the rest is random choices drawn on the host: per-image flips and dropout masks, as booleans;
+    # no float array (a weight or an activation) crosses
+    assert {dtype for dtype, _ in sent} == {np.dtype(np.uint8), np.dtype(np.int64), np.dtype(bool)}
+
+
+def test_labels_out_of_range_are_refused_without_reading_them_back(cupy_standin):
+    logits = mc.zeros(2, 3, device="gpu")
+    assert np.isnan(mc.F.sparse_categorical_cross_entropy(logits, mc.tensor([0, 3], device="gpu"),
+                                                           from_logits=True).item())
+    assert mc.F.sparse_categorical_cross_entropy(logits, mc.tensor([0, 2], device="gpu"),
+                                                 from_logits=True).item() == pytest.approx(np.log(3))
+    model = _augmented_model(seed=0).to("gpu")
+    model.compile(mc.optimizers.SGD(lr=0.1), mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    data = _images(8, seed=0)
+    data.labels[5] = 7
+    cupy_standin.transfers.clear()
+    with pytest.raises(ValueError, match=r"label 7 is out of range for 3 classes.*the dataset's labels"):
+        model.fit(data, epochs=1, verbose=0)
+    assert cupy_standin.transfers == []          # refused on the host, before any batch
+
+
+def test_gpu_arrays_never_reach_the_cpu_thread_pool():
+    gpu = mc.get_backend("gpu")
+    calls = []
+    gpu.split_work(lambda start, stop: calls.append((start, stop, threading.current_thread())), 64, size=10 ** 9)
+    assert calls == [(0, 64, threading.main_thread())]
+    assert not hasattr(gpu, "threads")
+
+
+def test_an_example_trains_with_device_gpu(tmp_path):
+    env = dict(os.environ)
+    if not REAL_GPU:
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "cupy_standin"), env.get("PYTHONPATH", "")])
+    accuracies = []
+    for device in ("cpu", "gpu"):
+        result = subprocess.run([sys.executable, str(ROOT / "examples" / "digits.py"), "--device", device,
+                                 "--epochs", "2", "--verbose", "0", "--out", str(tmp_path / device)],
+                                env=env, capture_output=True, text=True, timeout=300, check=True)
+        found = re.search(r"test accuracy: ([\d.]+)% \([\d.]+ s of training on (\w+)\)", result.stdout)
+        assert found and found.group(2) == device, result.stdout
+        accuracies.append(float(found.group(1)))
+        assert (tmp_path / device / "model.npz").exists()
+    assert accuracies[1] == pytest.approx(accuracies[0], abs=0.3) and accuracies[1] > 70
