@@ -21,5 +21,5 @@ from .tensor import Tensor, ones, randn, tensor, zeros
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "randn", "manual_seed", "no_grad", "is_grad_enabled",
-           "gradcheck", "functional", "F", "get_backend", "gpu_available", "set_num_threads", "get_num_threads", "Sequential", "load_model",
+           "gradcheck", "functional", "F", "metrics", "plots", "get_backend", "gpu_available", "set_num_threads", "get_num_threads", "Sequential", "load_model",
            "layers", "losses", "optimizers", "schedules", "callbacks", "data", "datasets"]

@@ -21,7 +21,8 @@ def test_readme_example_runs_and_fills_gradients():
 def test_ci_runs_the_readme_test_command():
     commands = [line.strip() for line in README.splitlines() if line.startswith("    python3 -m venv")]
     assert len(commands) == 2
-    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert commands[1] in ci and "\nruff check ." in ci
 
 
 def test_tiny_cnn_example_trains():

@@ -29,7 +29,7 @@ def test_save_and_load_model_round_trip(tmp_path):
     path = tmp_path / "model.npz"
     model.save(path)
     loaded = mc.load_model(path)
-    assert [type(l) for l in loaded.layers] == [type(l) for l in model.layers]
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     np.testing.assert_array_equal(loaded.layers[3].buffers["moving_mean"].numpy(),
                                   model.layers[3].buffers["moving_mean"].numpy())

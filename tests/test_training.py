@@ -79,7 +79,7 @@ def test_binary_and_one_hot_labels():
 def test_verbose_prints_one_line_per_epoch_in_a_log(capsys):
     model = compiled()
     model.fit(*bars(64), epochs=3, batch_size=32, verbose=1)
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("Epoch")]
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
     assert len(lines) == 3 and "img/s" in lines[0] and "loss" in lines[0] and "\r" not in lines[0]
 
 

@@ -8,6 +8,10 @@ from .core import Dense, Dropout, Flatten, Rescaling
 from .normalization import BatchNormalization, Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
 
+__all__ = ["Layer", "LAYER_TYPES", "Activation", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "RandomFlip",
+           "RandomRotate90", "RandomTranslation", "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "Rescaling",
+           "BatchNormalization", "Normalization", "AveragePooling2D", "GlobalAveragePooling2D", "MaxPooling2D"]
+
 LAYER_TYPES = {cls.__name__: cls for cls in (
     Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, RandomFlip, RandomRotate90, RandomTranslation,
     Conv1D, Conv2D, Dense, Dropout, Flatten, Rescaling, BatchNormalization, Normalization,
