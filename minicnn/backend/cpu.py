@@ -28,6 +28,9 @@ class NumpyBackend(Backend):
         # (minicnn/_openblas.py): sharing the cores with them is slower than not sharing.
         self.threads = _cores() if THREADS_SLEEP else 1
 
+    def owns(self, array):
+        return isinstance(array, (np.ndarray, np.generic))
+
     def to_host(self, array):
         return np.array(array, copy=True)      # NumPy's reductions may hand back scalars, which have no DLPack
 

@@ -1,7 +1,7 @@
 """An NVIDIA GPU: CuPy, whose namespace mirrors NumPy 2's and so follows the Array API.
 
 The ops run on CuPy unchanged; this class adds only what the standard leaves
-out, in CuPy's own words: copies to and from the host, scatter-add, and
+out, in CuPy's own words: which arrays are its own, copies to and from the host, scatter-add, and
 elementwise results written into an existing array. It never uses the CPU's
 thread pool: a GPU computes a whole array in one kernel.
 """
@@ -15,6 +15,9 @@ class CupyBackend(Backend):
     def __init__(self, cupy, cupyx):
         super().__init__("gpu", cupy)
         self.cupyx = cupyx
+
+    def owns(self, array):
+        return isinstance(array, self.xp.ndarray)
 
     def from_host(self, array):
         return self.xp.asarray(np.asarray(array))
