@@ -195,3 +195,15 @@ def test_an_example_trains_with_device_gpu(tmp_path):
         accuracies.append(float(found.group(1)))
         assert (tmp_path / device / "model.npz").exists()
     assert accuracies[1] == pytest.approx(accuracies[0], abs=0.3) and accuracies[1] > 70
+
+
+def test_the_gpu_check_command_runs(cupy_standin, tmp_path):
+    """benchmarks/gpu_check.py, shortened, on the stand-in: it must not rot between GPU sessions."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "cupy_standin"), str(ROOT)]))
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--train-steps", "3",
+                             "--batches", "4", "--warmup", "1", "--steps", "1", "--no-tests", "--no-append"],
+                            env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr          # 1: three steps need not halve the loss
+    for name in ("CATSDOGS-64", "UCMERCED-64"):
+        assert re.search(rf"\(b\) {name}: 3 steps .* to host: 1\.0 copies, 8 bytes per batch", result.stdout)
+        assert f"| {name} | train | 4 |" in result.stdout and f"| {name} | infer | 4 |" in result.stdout

@@ -219,5 +219,23 @@ class _Device:
 
 cuda = types.SimpleNamespace(
     Device=_Device,
-    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 0,
+                                  getDeviceProperties=lambda device: {"name": b"CuPy stand-in (NumPy)"}),
 )
+
+
+class _MemoryPool:
+    """CuPy's default memory pool, as far as benchmarks/gpu_check.py asks: it holds nothing here."""
+
+    def free_all_blocks(self):
+        pass
+
+    def total_bytes(self):
+        return 0
+
+
+_pool = _MemoryPool()
+
+
+def get_default_memory_pool():
+    return _pool
