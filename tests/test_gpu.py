@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 import minicnn as mc
-from conftest import REAL_GPU
 from minicnn.backend import CupyBackend
 
 L = mc.layers
@@ -88,8 +87,11 @@ def test_a_model_trains_on_gpu_with_the_same_history_as_on_cpu():
     cpu_model, cpu_history = _train("cpu")
     gpu_model, gpu_history = _train("gpu")
     assert gpu_history.keys() == cpu_history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    for key in cpu_history:
-        np.testing.assert_allclose(gpu_history[key], cpu_history[key], rtol=2e-4, atol=1e-5, err_msg=key)
+    # float32 sums in another order (cuBLAS, or NumPy on the stand-in) drift by rounding only;
+    # an accuracy may differ by an image whose two scores are within that rounding
+    for key, images in (("loss", 60), ("accuracy", 60), ("val_loss", 30), ("val_accuracy", 30)):
+        tolerance = dict(rtol=1e-3, atol=1e-5) if "loss" in key else dict(rtol=0, atol=1.01 / images)
+        np.testing.assert_allclose(gpu_history[key], cpu_history[key], **tolerance, err_msg=key)
     assert gpu_history["val_accuracy"][-1] > 0.6        # it learnt something, on both
     for p_gpu, p_cpu in zip(gpu_model.parameters(), cpu_model.parameters()):
         assert p_gpu.device == "gpu" and p_cpu.device == "cpu"
@@ -99,8 +101,8 @@ def test_a_model_trains_on_gpu_with_the_same_history_as_on_cpu():
     np.testing.assert_allclose(gpu_model.predict(test), cpu_model.predict(test), rtol=1e-3, atol=1e-4)
     gpu_scores = gpu_model.evaluate(test, return_dict=True)
     cpu_scores = cpu_model.evaluate(test, return_dict=True)
-    assert gpu_scores["accuracy"] == cpu_scores["accuracy"]
-    assert gpu_scores["loss"] == pytest.approx(cpu_scores["loss"], rel=1e-4)
+    assert gpu_scores["accuracy"] == pytest.approx(cpu_scores["accuracy"], abs=1.01 / 20)
+    assert gpu_scores["loss"] == pytest.approx(cpu_scores["loss"], rel=1e-3)
 
 
 def test_a_model_trained_on_gpu_saves_loads_and_moves(tmp_path):
@@ -181,15 +183,12 @@ def test_gpu_arrays_never_reach_the_cpu_thread_pool():
     assert not hasattr(gpu, "threads")
 
 
-def test_an_example_trains_with_device_gpu(tmp_path):
-    env = dict(os.environ)
-    if not REAL_GPU:
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "cupy_standin"), env.get("PYTHONPATH", "")])
+def test_an_example_trains_with_device_gpu(tmp_path, gpu_process_env):
     accuracies = []
     for device in ("cpu", "gpu"):
         result = subprocess.run([sys.executable, str(ROOT / "examples" / "digits.py"), "--device", device,
                                  "--epochs", "2", "--verbose", "0", "--out", str(tmp_path / device)],
-                                env=env, capture_output=True, text=True, timeout=300, check=True)
+                                env=gpu_process_env, capture_output=True, text=True, timeout=300, check=True)
         found = re.search(r"test accuracy: ([\d.]+)% \([\d.]+ s of training on (\w+)\)", result.stdout)
         assert found and found.group(2) == device, result.stdout
         accuracies.append(float(found.group(1)))
