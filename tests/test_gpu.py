@@ -20,6 +20,7 @@ import pytest
 
 import minicnn as mc
 from minicnn.backend import CupyBackend
+from minicnn.ops.im2col import im2col
 
 L = mc.layers
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,6 +174,19 @@ def test_labels_out_of_range_are_refused_without_reading_them_back(cupy_standin)
     with pytest.raises(ValueError, match=r"label 7 is out of range for 3 classes.*the dataset's labels"):
         model.fit(data, epochs=1, verbose=0)
     assert cupy_standin.transfers == []          # refused on the host, before any batch
+
+
+def test_convolution_pooling_and_their_gradients_stay_on_the_device(cupy_standin):
+    x = mc.randn(2, 3, 9, 9, device="gpu", requires_grad=True)
+    w = mc.randn(4, 3, 3, 3, device="gpu", requires_grad=True)
+    b = mc.zeros(4, device="gpu", requires_grad=True)
+    cupy_standin.transfers.clear()
+    windows = im2col(mc.get_backend("gpu"), x.data, (3, 3), (2, 2), (5, 5), ((1, 1), (1, 1)))
+    y = mc.F.avg_pool2d(mc.F.max_pool2d(mc.F.relu(mc.F.conv2d(x, w, b, stride=2, padding=1)), 2, stride=1), 2)
+    y.sum().backward()
+    assert cupy_standin.transfers == []                  # nothing crossed, no value was read
+    assert all(isinstance(t.data, cupy_standin.ndarray) for t in (y, x.grad, w.grad, b.grad))
+    assert isinstance(windows, cupy_standin.ndarray) and windows.shape == (3, 3, 3, 5, 5, 2)
 
 
 def test_gpu_arrays_never_reach_the_cpu_thread_pool():
