@@ -36,6 +36,8 @@ def record(out, parents, backward):
         out.requires_grad = True
         out._parents = tuple(parents)
         out._backward = backward
+        for p in parents:
+            p._read_by_graph = True     # relu_ must not write over it now
     return out
 
 

@@ -28,6 +28,7 @@ class Tensor:
         self._parents = ()              # tensors this one was computed from
         self._backward = None           # grad of output -> grads of parents
         self._released = False          # True once backward() has freed this node
+        self._read_by_graph = False     # True once a recorded op read it (its values may be needed in backward)
 
     # --- what the tensor is ---
     @property

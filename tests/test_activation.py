@@ -76,3 +76,32 @@ def test_relu_of_a_scalar_tensor(device, value, slope):
         y.backward()
         assert y.shape == () and y.dtype == np.float32
         assert y.item() == max(value, 0.0) and x.grad.item() == slope
+
+
+def test_relu_in_place_follows_pytorch_or_refuses(device):
+    """F.relu_(h) makes h its ReLU, in value and in the graph, as torch.relu_ does; where that would
+    leave a wrong gradient (a parameter, or values another op's gradient still needs), it raises."""
+    x = on(device, [-1.0, 2.0], requires_grad=True)
+    h = x * 3
+    y = F.relu_(h)
+    z = y.sum() + (h * x).sum()          # h is now relu(3x) = [0, 6]: z = 6 + 12, as PyTorch gives
+    z.backward()
+    assert y is h and z.item() == 18.0
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 3.0 + 12.0])   # d/dx [relu(3x) + relu(3x) x]
+
+    weights = on(device, [-1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="relu_: x is a leaf tensor that requires grad"):
+        F.relu_(weights)
+    np.testing.assert_array_equal(weights.numpy(), [-1.0, 2.0])
+
+    h = x * 3
+    product = (h * x).sum()              # its gradient needs h's values as they are now
+    with pytest.raises(RuntimeError, match="already read by an operation whose gradient needs its values"):
+        F.relu_(h)
+    np.testing.assert_array_equal(h.numpy(), [-3.0, 6.0])
+    product.backward()
+
+    with mc.no_grad():                   # no gradient to protect: like PyTorch, x's values are overwritten
+        plain = on(device, [-1.0, 2.0])
+        assert F.relu_(plain) is plain
+    np.testing.assert_array_equal(plain.numpy(), [0.0, 2.0])

@@ -20,17 +20,29 @@ def relu(x):
 
 
 def relu_(x):
-    """relu(x), written over x's own array: the pre-activation values are not kept.
+    """relu(x) written over x itself, as PyTorch's relu_: x becomes its ReLU, in value and in the graph.
 
-    Only for an x that no other op has used or will use, such as the fresh output
-    of a convolution inside Conv2D (which applies its activation this way).
-    That output is then never stored next to its ReLU: a third less memory for
-    a CNN's activations. x's own backward must not need x's values (conv2d's
-    and linear's do not).
+    Conv2D and Dense apply their ReLU this way to their fresh output, which is
+    then never stored next to its ReLU: a third less memory for a CNN's
+    activations. Overwriting values that a gradient still needs would give a
+    wrong gradient, so that is an error: x may not be a parameter (a leaf
+    that requires grad), nor already read by an op that records a gradient.
+    Ops that use x afterwards see its ReLU, and their gradients pass through it.
     """
-    if x.ndim == 0:
-        return relu(x)          # NumPy may hold a 0-d result as a scalar, which can't be written into
-    return _relu(x, x.data)
+    if x.requires_grad and x.is_leaf:
+        raise RuntimeError("relu_: x is a leaf tensor that requires grad (a parameter, say); writing over it "
+                           "would change it behind autograd's back. Use F.relu(x), which returns a new tensor.")
+    if x._read_by_graph:
+        raise RuntimeError("relu_: x was already read by an operation whose gradient needs its values; writing "
+                           "over them would make that gradient wrong. Use F.relu(x), which returns a new tensor.")
+    # NumPy may hold a 0-d value as a scalar, which can't be written into
+    out = x.data if x.ndim else x.xp.empty_like(x.data)
+    # `before` takes x's place in the graph; x becomes the ReLU of it, over the same array
+    before = Tensor(x.data, x.backend, x.requires_grad)
+    before._parents, before._backward = x._parents, x._backward
+    after = _relu(before, out)
+    x.data, x._parents, x._backward, x.requires_grad = out, after._parents, after._backward, after.requires_grad
+    return x
 
 
 def _relu(x, out):
