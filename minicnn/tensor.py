@@ -362,10 +362,20 @@ def unbroadcast(xp, grad, shape):
 
 
 def _axes(axis, ndim):
+    """`axis` (None, an int or ints, negative from the end) as sorted non-negative ints, checked as NumPy does."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return tuple(a % ndim for a in axes)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    for a in axes:
+        if not isinstance(a, numbers.Integral) or isinstance(a, bool):
+            raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions "
+                             f"(valid: {-ndim} to {ndim - 1})")
+    axes = tuple(int(a) % ndim for a in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axis {axis!r} names the same axis twice")
+    return axes
 
 
 def _shape_arg(args):

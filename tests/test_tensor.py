@@ -312,3 +312,20 @@ def test_gradcheck_catches_a_wrong_gradient():
         return autograd.record(out, (x,), lambda g: (g * x.data,))
     with pytest.raises(GradcheckError, match="analytic"):
         mc.gradcheck(wrong_square, mc.tensor([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "max"])
+def test_reductions_refuse_axes_the_tensor_does_not_have(reduction):
+    x = mc.tensor(np.arange(6.0).reshape(2, 3))
+    for bad in (5, 2, -3, (0, 2)):
+        with pytest.raises(ValueError, match=r"axis -?\d is out of range for a tensor with 2 dimensions"):
+            getattr(x, reduction)(axis=bad)
+    with pytest.raises(ValueError, match="names the same axis twice"):
+        getattr(x, reduction)(axis=(1, -1))
+    with pytest.raises(TypeError, match="axis must be an int"):
+        getattr(x, reduction)(axis=1.0)
+    with pytest.raises(ValueError, match="out of range for a tensor with 0 dimensions"):
+        getattr(mc.tensor(3.0), reduction)(axis=0)
+    for good in (-1, 0, (0, 1), (-2, 1)):        # the same as NumPy
+        np.testing.assert_allclose(getattr(x, reduction)(axis=good).numpy(),
+                                   getattr(np, reduction)(np.arange(6.0).reshape(2, 3), axis=good))
