@@ -46,6 +46,25 @@ def test_channels_last_input_says_how_to_transpose():
         model(mc.zeros(2, 32, 32, 3))
 
 
+@pytest.mark.parametrize("shape", [(2, 32, 48, 3), (2, 24, 40, 1), (2, 40, 24, 4)])
+def test_channels_last_images_that_are_not_square_are_refused_at_the_model_entry(shape):
+    images = np.zeros(shape, np.uint8)
+    unbuilt = mc.Sequential([L.Conv2D(4, 3), L.Flatten(), L.Dense(2)])      # would learn 32 "channels"
+    with pytest.raises(ValueError, match=r"model got input of shape .* channels-last .*transpose"):
+        unbuilt(mc.tensor(images))
+    assert not unbuilt.built
+    model = mc.Sequential([L.Conv2D(4, 3), L.Flatten(), L.Dense(2)], input_shape=(shape[3], shape[1], shape[2]))
+    model.compile("sgd", mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    for entry in (lambda: model.fit(images, np.zeros(2, int), verbose=0), lambda: model.predict(images)):
+        with pytest.raises(ValueError, match="channels-last"):
+            entry()
+    # inside a network, feature maps are not second-guessed: (N, 256, 4, 4) after four poolings
+    deep = mc.Sequential([L.Conv2D(256, 3, padding="same"), L.MaxPooling2D(2), L.Conv2D(8, 3, padding="same")],
+                         input_shape=(3, 8, 8))
+    assert deep(mc.zeros(1, 3, 8, 8)).shape == (1, 8, 4, 4)
+    assert L.Conv2D(2, 3, padding="same")(mc.zeros(1, 256, 4, 4)).shape == (1, 2, 4, 4)
+
+
 def test_dense_on_images_asks_for_flatten():
     with pytest.raises(ValueError, match="add a Flatten"):
         L.Dense(3)(mc.zeros(2, 3, 4, 4))

@@ -9,15 +9,30 @@ from .initializers import initial_weights
 
 
 def check_channels_first(layer, input_shape):
-    """Refuse (N, H, W, C) images with a message that says how to fix them."""
+    """Refuse (N, H, W, C) images with a message that says how to fix them.
+
+    Inside a network only the unmistakable case: square maps with 1, 3 or 4 "pixels" on the last
+    axis ((N, 256, 4, 4) after four poolings is fine). check_model_input is stricter.
+    """
     if len(input_shape) != 4:
         raise ValueError(f"{layer} expects images of shape (N, C, H, W), got shape {tuple(input_shape)}")
     n, a, b, c = input_shape
     if c in (1, 3, 4) and a == b > 4:     # (N, 64, 64, 3): square images with few channels last
-        raise ValueError(
-            f"{layer} got input of shape {tuple(input_shape)}, which looks channels-last (N, H, W, C). "
-            f"minicnn uses (N, C, H, W): transpose with x.transpose(0, 3, 1, 2) "
-            f"(NumPy: np.transpose(x, (0, 3, 1, 2))).")
+        raise _channels_last(layer, input_shape)
+
+
+def check_model_input(input_shape):
+    """A batch of images entering a model: a last axis of 1, 3 or 4 behind a larger channel axis
+    is an image stored channels-last ((N, 32, 48, 3), (N, 24, 40, 1)), whatever its shape."""
+    if len(input_shape) == 4 and input_shape[3] in (1, 3, 4) and input_shape[1] > input_shape[3]:
+        raise _channels_last("the model", input_shape)
+
+
+def _channels_last(where, input_shape):
+    return ValueError(
+        f"{where} got input of shape {tuple(input_shape)}, which looks channels-last (N, H, W, C). "
+        f"minicnn uses (N, C, H, W): transpose with x.transpose(0, 3, 1, 2) "
+        f"(NumPy: np.transpose(x, (0, 3, 1, 2))).")
 
 
 class Conv2D(Layer):

@@ -6,7 +6,7 @@ from ..autograd import no_grad
 from ..backend import get_backend
 from ..data import as_dataset, batches
 from ..io import saving
-from ..layers.conv import check_channels_first
+from ..layers.conv import check_channels_first, check_model_input
 from ..losses import get_loss
 from ..optimizers import get_optimizer
 from ..tensor import Tensor, zeros
@@ -46,6 +46,7 @@ class Sequential:
     def __call__(self, x):
         if not isinstance(x, Tensor):
             raise TypeError(f"Sequential expects a mc.Tensor, got {type(x).__name__}; wrap data with mc.tensor(...)")
+        check_model_input(x.shape)
         if self.input_shape is None:
             self.input_shape = x.shape[1:]
         elif x.shape[1:] != self.input_shape:
