@@ -45,7 +45,7 @@ def image_tree(tmp_path):
 
 def test_image_folder_reads_every_mode_and_skips_bad_files(image_tree):
     with pytest.warns(UserWarning, match=r"skipped 3 unreadable image\(s\)") as record:
-        data = mc.data.image_folder(image_tree, image_size=(8, 12))
+        data = mc.data.image_folder(image_tree, image_size=(8, 12), shuffle=False)
     message = str(record[0].message)
     assert "empty.jpg" in message and "noise.png" in message and "truncated.jpg" in message
     assert data.class_names == ["cats", "dogs"]            # sorted, as Keras
@@ -55,6 +55,31 @@ def test_image_folder_reads_every_mode_and_skips_bad_files(image_tree):
     assert deep.min() == 255                                # 16-bit white stays white, not clipped garbage
     cmyk = data.images[[p.endswith("cmyk.jpg") for p in data.file_paths].index(True)]
     assert cmyk.min() > 240                                 # CMYK (0, 0, 0, 0) is white
+
+
+def test_image_folder_shuffles_by_seed_as_keras_does(image_tree):
+    with pytest.warns(UserWarning):
+        ordered = mc.data.image_folder(image_tree, 8, shuffle=False)
+        first, again, other = (mc.data.image_folder(image_tree, 8, seed=s) for s in (3, 3, 4))
+    assert first.file_paths == again.file_paths != other.file_paths
+    assert sorted(first.file_paths) == sorted(ordered.file_paths) and first.file_paths != ordered.file_paths
+    for data in (first, other):                       # each image keeps its own label
+        for path, label, image in zip(data.file_paths, data.labels, data.images):
+            i = ordered.file_paths.index(path)
+            assert label == ordered.labels[i] and np.array_equal(image, ordered.images[i])
+    mc.manual_seed(5)                                  # seed=None: the order follows mc.manual_seed
+    with pytest.warns(UserWarning):
+        a = mc.data.image_folder(image_tree, 8)
+    mc.manual_seed(5)
+    with pytest.warns(UserWarning):
+        b = mc.data.image_folder(image_tree, 8)
+    assert a.file_paths == b.file_paths
+
+
+@pytest.mark.parametrize("size", [0, -3, (8, 0), (8,), (8, 8, 8), 2.5, "64", (8, True)])
+def test_image_folder_refuses_a_size_that_is_no_size(image_tree, size):
+    with pytest.raises(ValueError, match=r"image_size must be a positive int or a \(height, width\) pair"):
+        mc.data.image_folder(image_tree, size)
 
 
 def test_grayscale_and_rgba_modes(image_tree):

@@ -1,7 +1,9 @@
 """Sequential.compile / fit / evaluate / predict, callbacks, Ctrl-C, NaN, determinism."""
 
 import os
+import re
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -199,3 +201,53 @@ def test_progress_line_in_a_terminal(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "/4 [" in out and "batch" in out           # the bar counts batches (redrawn every 0.1 s)
     assert "Epoch 1/1 - " in out and "img/s" in out   # then the epoch's summary line
+
+
+@pytest.mark.parametrize("batch_size", [0, -4, 2.5, "32", True, None])
+def test_a_batch_size_that_is_not_a_positive_int_is_named(batch_size):
+    model = compiled()
+    x, y = bars(8)
+    for call in (lambda: model.fit(x, y, batch_size=batch_size, verbose=0),
+                 lambda: model.evaluate(x, y, batch_size=batch_size), lambda: model.predict(x, batch_size=batch_size)):
+        with pytest.raises(ValueError, match=rf"batch_size must be a positive int, got {re.escape(repr(batch_size))}"):
+            call()
+
+
+def test_no_images_is_an_error_not_a_zero_loss():
+    model = compiled()
+    empty_x, empty_y = np.zeros((0, 1, 8, 8), np.float32), np.zeros(0, int)
+    with pytest.raises(ValueError, match="fit: the training data holds no images"):
+        model.fit(empty_x, empty_y, verbose=0)
+    with pytest.raises(ValueError, match="validation_data holds no images"):
+        model.fit(*bars(8), validation_data=(empty_x, empty_y), verbose=0)
+    with pytest.raises(ValueError, match="evaluate: the data holds no images"):
+        model.evaluate(empty_x, empty_y)
+
+
+def test_validation_split_and_validation_data_together_are_refused():
+    model = compiled()
+    with pytest.raises(ValueError, match="pass validation_split or validation_data, not both"):
+        model.fit(*bars(16), validation_split=0.25, validation_data=bars(8, seed=1), verbose=0)
+
+
+def test_validation_split_of_data_sorted_by_class_warns():
+    x, y = bars(40)
+    order = np.argsort(y, kind="stable")
+    model = compiled()
+    with pytest.warns(UserWarning, match=r"validation_split took the last 10 images, all of class 1"):
+        model.fit(x[order], y[order], validation_split=0.25, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(x, y, validation_split=0.25, verbose=0)      # shuffled data: both classes, no warning
+
+
+def test_predict_and_evaluate_leave_the_mode_as_they_found_it():
+    model = compiled()
+    x, y = bars(8)
+    model.eval()
+    model.predict(x)
+    model.evaluate(x, y)
+    assert not any(layer.training for layer in model.layers)
+    model.train()
+    model.predict(x)
+    assert all(layer.training for layer in model.layers)

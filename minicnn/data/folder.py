@@ -6,7 +6,10 @@
 
 Semantics of Keras' image_dataset_from_directory: one class per subfolder,
 classes in sorted order, images resized (bilinear) to image_size,
-validation_split with subset "training" / "validation" / "both" and a seed.
+validation_split with subset "training" / "validation" / "both" and a seed,
+and the images shuffled (shuffle=True), so that a share cut from the end
+(fit's validation_split) holds every class. The same seed gives the same
+order; with seed=None the order follows mc.manual_seed.
 Any Pillow-readable JPEG, PNG, TIFF or BMP in any mode is converted to the
 requested colours; files that can't be read are skipped with one warning.
 """
@@ -18,31 +21,46 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
+from .. import random
 from .dataset import ImageDataset
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 COLOR_MODES = {"rgb": "RGB", "grayscale": "L", "rgba": "RGBA"}
 
 
-def image_folder(root, image_size=(64, 64), color_mode="rgb", validation_split=None, subset=None, seed=None):
+def image_folder(root, image_size=(64, 64), color_mode="rgb", validation_split=None, subset=None, seed=None,
+                 shuffle=True):
     """An ImageDataset of every image under root/<class>/ (or two, for subset="both")."""
     if color_mode not in COLOR_MODES:
         raise ValueError(f"color_mode must be one of {sorted(COLOR_MODES)}, got {color_mode!r}")
-    image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-    class_names, paths, labels = _list_files(root)
+    image_size = _check_size(image_size)
+    class_names, all_paths, all_labels = _list_files(root)
     if validation_split:
-        paths, labels = _split(paths, labels, validation_split, subset, seed)
+        parts = _split(len(all_paths), validation_split, subset, seed)      # each in a seeded random order
     else:
         if subset is not None:
             raise ValueError("subset needs validation_split")
-        paths, labels = [paths], [labels]
+        seed = seed if seed is not None else random.generator().integers(2 ** 63)
+        parts = [np.random.default_rng(seed).permutation(len(all_paths))]
+    if not shuffle:
+        parts = [np.sort(part) for part in parts]
 
     datasets = []
-    for part_paths, part_labels in zip(paths, labels):
+    for part in parts:
+        part_paths, part_labels = [all_paths[i] for i in part], [all_labels[i] for i in part]
         images, keep = _decode_all(part_paths, image_size, COLOR_MODES[color_mode])
         datasets.append(ImageDataset(images, np.asarray(part_labels, np.int64)[keep], class_names,
                                      [p for p, k in zip(part_paths, keep) if k]))
     return tuple(datasets) if len(datasets) == 2 else datasets[0]
+
+
+def _check_size(image_size):
+    """(height, width) from an int or a pair, each a positive int."""
+    size = (image_size, image_size) if isinstance(image_size, (int, np.integer)) else image_size
+    if not (isinstance(size, (tuple, list)) and len(size) == 2
+            and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in size)):
+        raise ValueError(f"image_size must be a positive int or a (height, width) pair of them, got {image_size!r}")
+    return tuple(int(n) for n in size)
 
 
 def _list_files(root):
@@ -66,19 +84,18 @@ def _list_files(root):
     return class_names, paths, labels
 
 
-def _split(paths, labels, validation_split, subset, seed):
+def _split(count, validation_split, subset, seed):
+    """The file indices of the training and/or validation part, each in the seed's random order."""
     if subset not in ("training", "validation", "both"):
         raise ValueError(f"with validation_split, subset must be 'training', 'validation' or 'both', got {subset!r}")
     if seed is None:
         raise ValueError("validation_split needs a seed, so that training and validation never overlap")
     if not 0 < validation_split < 1:
         raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
-    order = np.random.default_rng(seed).permutation(len(paths))
-    n_val = int(validation_split * len(paths))
-    train, val = order[:len(paths) - n_val], order[len(paths) - n_val:]
-    pick = lambda idx: ([paths[i] for i in idx], [labels[i] for i in idx])
-    parts = {"training": [train], "validation": [val], "both": [train, val]}[subset]
-    return [pick(p)[0] for p in parts], [pick(p)[1] for p in parts]
+    order = np.random.default_rng(seed).permutation(count)
+    n_val = int(validation_split * count)
+    train, val = order[:count - n_val], order[count - n_val:]
+    return {"training": [train], "validation": [val], "both": [train, val]}[subset]
 
 
 def load_image(path, image_size, mode):

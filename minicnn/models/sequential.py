@@ -145,13 +145,15 @@ class Sequential:
 
     def predict(self, x, batch_size=32, verbose=0):
         """The model's outputs for every input, as a host NumPy array."""
+        training.check_batch_size(batch_size, "predict")
         dataset = as_dataset(x)
+        was_training = self.layers[0].training if self.layers else True
         self.eval()
         outputs = []
         with no_grad():
             for xb, _ in batches(dataset, batch_size, self.device):
                 outputs.append(self(xb).numpy())
-        self.train()
+        self.train(was_training)
         return np.concatenate(outputs) if outputs else np.zeros((0,))
 
     # --- files ---

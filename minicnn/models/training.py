@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -25,18 +26,27 @@ from ..schedules import Schedule
 def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuffle, callbacks, verbose):
     if model.loss is None or model.optimizer is None:
         raise RuntimeError("fit: call model.compile(optimizer, loss, metrics) first")
+    check_batch_size(batch_size, "fit")
     train = as_dataset(x, y)
     if train.labels is None:
         raise ValueError("fit: the training data has no labels (pass y, or a dataset with labels)")
+    if len(train) == 0:
+        raise ValueError("fit: the training data holds no images")
     val = None
+    if validation_split and validation_data is not None:
+        raise ValueError("fit: pass validation_split or validation_data, not both (validation_split would take "
+                         "a share of the training data that is then not used for anything)")
     if validation_split:
         n_val = int(len(train) * validation_split)
         if not 0 < n_val < len(train):
             raise ValueError(f"validation_split={validation_split} leaves no training or no validation images "
                              f"out of {len(train)}")
         val, train = train.subset(np.arange(len(train) - n_val, len(train))), train.subset(np.arange(len(train) - n_val))
+        _warn_if_one_class(val, train)
     if validation_data is not None:
         val = as_dataset(validation_data, name="validation_data")
+        if len(val) == 0:
+            raise ValueError("fit: validation_data holds no images")
     if model.output_shapes:             # built: every label checked on the host once, not on the device each step
         for data in (train, val):
             if data is not None and data.labels is not None:
@@ -78,6 +88,19 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     for callback in callbacks:
         callback.on_train_end()
     return history
+
+
+def check_batch_size(batch_size, where):
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
+
+
+def _warn_if_one_class(val, train):
+    """validation_split takes the last images as they come: from data sorted by class, one class."""
+    if val.labels.ndim == 1 and len(np.unique(val.labels)) == 1 < len(np.unique(train.labels)):
+        warnings.warn(f"fit: validation_split took the last {len(val)} images, all of class {val.labels[0]}: "
+                      f"the data looks sorted by class, so validation says little. Shuffle it first "
+                      f"(mc.data.image_folder does by default), or pass validation_data.", stacklevel=4)
 
 
 def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted):
@@ -125,8 +148,11 @@ def evaluate(model, dataset, batch_size):
     """{"loss": ..., "accuracy": ...} over a labelled dataset, in inference mode."""
     if model.loss is None:
         raise RuntimeError("evaluate: call model.compile(optimizer, loss, metrics) first")
+    check_batch_size(batch_size, "evaluate")
     if dataset.labels is None:
         raise ValueError("evaluate: the data has no labels")
+    if len(dataset) == 0:
+        raise ValueError("evaluate: the data holds no images")
     was_training = model.layers[0].training if model.layers else True
     model.eval()
     total_loss, correct, seen = 0.0, 0.0, 0
