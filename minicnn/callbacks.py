@@ -1,11 +1,13 @@
 """Callbacks: code that model.fit runs at the end of every epoch (and History, which it returns)."""
 
 import math
+import string
 import warnings
 
 
 class Callback:
     model = None
+    params = {}     # set by fit before on_train_begin: epochs, steps, verbose, metrics (the names in logs)
 
     def on_train_begin(self):
         pass
@@ -85,6 +87,18 @@ class ModelCheckpoint(Callback):
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.better = _better(monitor, mode)
         self.best = None
+
+    def on_train_begin(self):
+        """A path that names a metric fit will not log fails now, not after the first epoch."""
+        if "metrics" not in self.params:
+            return                          # not run by fit
+        known = set(self.params["metrics"]) | {"epoch"}
+        for _, field, _, _ in string.Formatter().parse(self.path):
+            name = field.split(".")[0].split("[")[0] if field else None
+            if name and name not in known:
+                raise ValueError(f"ModelCheckpoint: the path {self.path!r} names {{{name}}}, but this fit logs only "
+                                 f"{sorted(known)}" + (" (val_ metrics need validation data)"
+                                                       if name.startswith("val_") else ""))
 
     def on_epoch_end(self, epoch, logs):
         if self.save_best_only:

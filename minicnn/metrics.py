@@ -14,11 +14,17 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     return counts
 
 
-def predicted_classes(outputs):
-    """Class indices from model outputs: argmax over classes, or > 0.5 / > 0 for one binary unit."""
+def predicted_classes(outputs, from_logits=None):
+    """Class indices from model outputs (N, classes): the argmax.
+
+    For one binary unit, (N,) or (N, 1), say what the outputs are: logits (from_logits=True:
+    class 1 where the logit is > 0) or probabilities (from_logits=False: where it is > 0.5).
+    Guessing from the values would make one image's class depend on the rest of the batch.
+    """
     outputs = np.asarray(outputs)
     if outputs.ndim == 2 and outputs.shape[1] > 1:
         return outputs.argmax(axis=1)
-    outputs = outputs.reshape(-1)
-    threshold = 0.5 if outputs.min(initial=0) >= 0 and outputs.max(initial=0) <= 1 else 0.0
-    return (outputs > threshold).astype(np.int64)
+    if from_logits is None:
+        raise ValueError("predicted_classes: the outputs have one unit, so say what they are: "
+                         "from_logits=True (logits, threshold 0) or from_logits=False (probabilities, threshold 0.5)")
+    return (outputs.reshape(-1) > (0.0 if from_logits else 0.5)).astype(np.int64)

@@ -251,3 +251,44 @@ def test_predict_and_evaluate_leave_the_mode_as_they_found_it():
     model.train()
     model.predict(x)
     assert all(layer.training for layer in model.layers)
+
+
+def test_a_nan_loss_still_ends_the_callbacks_so_early_stopping_restores():
+    x, y = bars(64)
+    model = compiled()
+    stop = mc.callbacks.EarlyStopping("loss", patience=5, restore_best_weights=True)
+    snapshots, ended = [], []
+
+    class PoisonAfterTwoEpochs(mc.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs):
+            snapshots.append(self.model.get_weights())
+            if epoch == 1:
+                x[40] = np.nan                         # fit reads x itself: the third epoch meets it
+
+        def on_train_end(self):
+            ended.append(True)
+    with pytest.raises(FloatingPointError, match="epoch 3, batch 3"):
+        model.fit(x, y, epochs=5, batch_size=16, shuffle=False, verbose=0, callbacks=[stop, PoisonAfterTwoEpochs()])
+    assert ended == [True] and stop.best_epoch in (0, 1)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), snapshots[stop.best_epoch]))
+
+
+def test_model_checkpoint_naming_a_metric_fit_will_not_log_fails_before_training(tmp_path):
+    model = compiled()
+    before = model.get_weights()
+    check = mc.callbacks.ModelCheckpoint(tmp_path / "m-{epoch}-{val_loss:.3f}.npz")
+    with pytest.raises(ValueError, match=r"names \{val_loss\}.*val_ metrics need validation data"):
+        model.fit(*bars(32), epochs=1, verbose=0, callbacks=[check])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))      # no epoch ran
+    model.fit(*bars(32), epochs=1, verbose=0, validation_data=bars(8, seed=1), callbacks=[check])
+    assert len(list(tmp_path.glob("m-1-*.npz"))) == 1
+
+
+def test_predicted_classes_never_depend_on_the_rest_of_the_batch():
+    logits = np.array([[0.3], [0.7], [-0.2]])
+    np.testing.assert_array_equal(mc.metrics.predicted_classes(logits, from_logits=True), [1, 1, 0])
+    np.testing.assert_array_equal(mc.metrics.predicted_classes(logits[:2], from_logits=True), [1, 1])
+    np.testing.assert_array_equal(mc.metrics.predicted_classes(logits[:2], from_logits=False), [0, 1])
+    with pytest.raises(ValueError, match="say what they are: from_logits=True"):
+        mc.metrics.predicted_classes(logits)
+    np.testing.assert_array_equal(mc.metrics.predicted_classes(np.array([[0.1, 0.9], [2.0, -1.0]])), [1, 0])

@@ -60,8 +60,11 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     history = History()
     model.history = history
     callbacks = [history] + list(callbacks or [])
+    metrics = ["loss"] + (["accuracy"] if model.metrics else [])
+    metrics += [f"val_{name}" for name in metrics] if val is not None else []
     for callback in callbacks:
         callback.model = model
+        callback.params = {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose, "metrics": metrics}
         callback.on_train_begin()
     model.stop_training = False
     try:
@@ -85,8 +88,8 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
                     break
     finally:
         model.train()
-    for callback in callbacks:
-        callback.on_train_end()
+        for callback in callbacks:          # also when training stops on an error: EarlyStopping restores
+            callback.on_train_end()
     return history
 
 
