@@ -1,24 +1,33 @@
-"""Learning curves and confusion matrices as PNG files (needs matplotlib: pip install 'minicnn[plot]')."""
+"""Learning curves and confusion matrices as matplotlib Figures (needs matplotlib: pip install 'minicnn[plot]').
+
+Each function returns its Figure, which a notebook shows inline, and saves it as
+an image when given `path`. Figures are made without pyplot, so matplotlib's
+global backend and pyplot's list of open figures stay as the user left them.
+"""
 
 import numpy as np
 
 
-def _pyplot():
+def _figure(figsize):
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("plots need matplotlib: pip install 'minicnn[plot]'") from None
-    matplotlib.use("Agg")              # files only: works without a screen
-    import matplotlib.pyplot as plt
-    return plt
+    return Figure(figsize=figsize)
 
 
-def plot_history(history, path, title=None):
+def _finish(fig, path):
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+    return fig
+
+
+def plot_history(history, path=None, title=None):
     """Loss and accuracy per epoch, training and validation, side by side."""
-    plt = _pyplot()
     logs = getattr(history, "history", history)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    fig = _figure((10, 4))
+    for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
         for key, style in ((metric, "-"), (f"val_{metric}", "--")):
             if key in logs:
                 ax.plot(range(1, len(logs[key]) + 1), logs[key], style, label=key)
@@ -28,18 +37,16 @@ def plot_history(history, path, title=None):
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return _finish(fig, path)
 
 
-def plot_confusion_matrix(counts, class_names, path, title=None):
+def plot_confusion_matrix(counts, class_names, path=None, title=None):
     """Rows: true class; columns: predicted class; each cell its count."""
-    plt = _pyplot()
     counts = np.asarray(counts)
     n = len(class_names)
     size = max(4, 0.45 * n + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig = _figure((size, size))
+    ax = fig.subplots()
     ax.imshow(counts, cmap="Blues")
     ax.set_xticks(range(n), class_names, rotation=90)
     ax.set_yticks(range(n), class_names)
@@ -52,6 +59,4 @@ def plot_confusion_matrix(counts, class_names, path, title=None):
                         color="white" if counts[i, j] > counts.max() / 2 else "black")
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return _finish(fig, path)
