@@ -1,6 +1,9 @@
 """mc.data.image_folder, splits, batches, mc.datasets (digits and the tested download path)."""
 
 import hashlib
+import os
+import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -204,3 +207,33 @@ def test_real_uc_merced_tiffs_of_odd_sizes():
     data = mc.datasets.uc_merced(root=SHARED / "ucmerced-tif", image_size=(32, 32))
     assert len(data) == 102 and len(data.class_names) == 21 and data.images.shape[1:] == (3, 32, 32)
     assert data.images.std() > 10
+
+
+def test_a_damaged_archive_is_removed_and_offline_says_root(tmp_path, monkeypatch):
+    archive = tmp_path / "cats_and_dogs_filtered.zip"
+    archive.write_bytes(b"PK\x03\x04 not really a zip")
+    monkeypatch.setenv("MINICNN_DATA", str(tmp_path / "cache"))
+    monkeypatch.setitem(mc.datasets.ARCHIVES, "cats_and_dogs", Archive(str(archive), None, None, "cats_and_dogs_filtered"))
+    with pytest.raises(OSError, match="is damaged .* it was removed, so the next call downloads it again"):
+        mc.datasets.cats_and_dogs()
+    assert not (tmp_path / "cache" / "cats_and_dogs_filtered.zip").exists()
+
+    import pooch
+    import requests
+
+    def offline(*args, **kwargs):
+        raise requests.exceptions.ConnectionError("Name or service not known")
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    with pytest.raises(OSError, match=r"could not download .* Offline\? Pass root= a local copy"):
+        mc.datasets.cats_and_dogs()
+
+
+def test_image_folder_reads_regular_files_only(image_tree):
+    """A FIFO named .jpg would block the reader forever: it is not listed. (Run in a child with a
+    timeout, so that a regression fails instead of hanging the suite.)"""
+    os.mkfifo(image_tree / "cats" / "pipe.jpg")
+    code = ("import warnings, minicnn as mc\nwarnings.simplefilter('ignore')\n"
+            f"data = mc.data.image_folder({str(image_tree)!r}, 8, shuffle=False)\n"
+            "print(len(data), any(p.endswith('pipe.jpg') for p in data.file_paths))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.split() == ["11", "False"]

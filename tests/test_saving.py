@@ -1,6 +1,10 @@
 """model.save / mc.load_model / weights: round trips, no pickle, atomic writes."""
 
+import io
+import json
 import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -70,6 +74,72 @@ def test_a_crash_mid_save_leaves_the_previous_file_intact(tmp_path, monkeypatch)
 def test_a_file_with_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, __architecture__=np.array([{"code": "print('hi')"}], dtype=object))
-    with pytest.raises(ValueError, match="(?i)pickle"):
+    with pytest.raises(ValueError, match=r"evil.npz: entry '__architecture__.npy' holds pickled Python objects"):
         mc.load_model(path)
     assert zipfile.is_zipfile(path)
+
+
+def _zip(path, entries, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_what_is_not_a_model_file_is_named_as_such(tmp_path):
+    model, _ = trained_model()
+    model.save(tmp_path / "good.npz")
+    good = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "truncated.npz").write_bytes(good[: len(good) // 2])
+    (tmp_path / "notes.npz").write_text("my notes")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    _zip(tmp_path / "other.npz", {"readme.txt": b"hello"})
+    for name in ("empty.npz", "truncated.npz", "notes.npz", "array.npy", "other.npz"):
+        with pytest.raises(ValueError, match=rf"{name}: not a minicnn model file"):
+            mc.load_model(tmp_path / name)
+
+
+def test_the_architecture_format_and_version_are_checked(tmp_path):
+    model, _ = trained_model()
+    model.save(tmp_path / "m.npz")
+    arrays = dict(np.load(tmp_path / "m.npz"))
+    spec = json.loads(str(arrays["__architecture__"]))
+    for change, message in (({"version": 99}, "of version 99; this minicnn reads version 1"),
+                            ({"format": "keras"}, "not a minicnn model file \\(format 'keras'")):
+        np.savez(tmp_path / "changed.npz", **{**arrays, "__architecture__": np.array(json.dumps({**spec, **change}))})
+        with pytest.raises(ValueError, match=message):
+            mc.load_model(tmp_path / "changed.npz")
+
+
+def test_an_entry_is_checked_before_it_is_decompressed(tmp_path):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (2 ** 26,)})
+    bomb = tmp_path / "bomb.npz"                       # 256 MiB of zeros in a few hundred kB
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive, archive.open("w.npy", "w") as entry:
+        entry.write(header.getvalue())
+        for _ in range(16):
+            entry.write(bytes(2 ** 24))
+    assert bomb.stat().st_size < 2 ** 20
+    with pytest.raises(ValueError, match=r"bomb.npz: not a minicnn model file \(entry 'w.npy' would expand"):
+        mc.load_model(bomb)
+    liar = _zip(tmp_path / "liar.npz", {"w.npy": header.getvalue() + bytes(16)})     # says 256 MiB, holds 16 B
+    with pytest.raises(ValueError, match=r"liar.npz: entry 'w.npy' declares 268435456 bytes .* but holds 16"):
+        mc.load_model(liar)
+
+
+def test_saved_files_get_the_usual_permissions_and_stale_temporaries_go(tmp_path):
+    model, _ = trained_model()
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".m.npz.{int(gone.stdout)}-0badf00d.tmp"        # left by a save that crashed
+    stale.write_bytes(b"half a file")
+    other = tmp_path / f".other.npz.{int(gone.stdout)}-0badf00d.tmp"    # another target's: not ours to touch
+    other.write_bytes(b"x")
+    model.save(tmp_path / "m.npz")
+    assert sorted(os.listdir(tmp_path)) == [other.name, "m.npz"]

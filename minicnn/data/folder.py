@@ -76,7 +76,8 @@ def _list_files(root):
     for label, name in enumerate(class_names):
         for folder, _, files in sorted(os.walk(os.path.join(root, name))):
             for file in sorted(files):
-                if file.lower().endswith(EXTENSIONS):
+                # regular files only: opening a FIFO or a device named .jpg would wait forever
+                if file.lower().endswith(EXTENSIONS) and os.path.isfile(os.path.join(folder, file)):
                     paths.append(os.path.join(folder, file))
                     labels.append(label)
     if not paths:

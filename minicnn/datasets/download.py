@@ -34,7 +34,13 @@ def fetch(archive, download=True):
     if not download:
         raise FileNotFoundError(f"{target} does not exist; pass download=True, or root= a local copy")
     os.makedirs(root, exist_ok=True)
-    path = _retrieve(archive, root)
+    try:
+        path = _retrieve(archive, root)
+    except ValueError:
+        raise                                   # the checksum's error, as pooch words it
+    except Exception as error:                  # no network (requests' errors are OSErrors), a full disk...
+        raise OSError(f"could not download {archive.url} ({type(error).__name__}: {error}). Offline? Pass root= "
+                      f"a local copy of the data set (a folder laid out as {archive.folder}/)") from error
     size = os.path.getsize(path)
     if archive.size is not None and size != archive.size:
         os.remove(path)
@@ -42,8 +48,13 @@ def fetch(archive, download=True):
                       f"try again")
     staging = tempfile.mkdtemp(dir=root, prefix=".unpack-")
     try:
-        with zipfile.ZipFile(path) as zipped:
-            zipped.extractall(staging)
+        try:
+            with zipfile.ZipFile(path) as zipped:
+                zipped.extractall(staging)
+        except (zipfile.BadZipFile, EOFError) as error:
+            os.remove(path)                     # so that the next call downloads it again
+            raise OSError(f"{path} is damaged ({error}); it was removed, so the next call downloads it "
+                          f"again") from None
         unpacked = os.path.join(staging, archive.folder)
         if not os.path.isdir(unpacked):
             raise OSError(f"{path} does not contain the folder {archive.folder!r}")

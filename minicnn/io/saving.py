@@ -1,27 +1,36 @@
 """Saving and loading models as one .npz file: the architecture as JSON, the weights as arrays.
 
 Nothing here unpickles: files are read with allow_pickle=False, so opening a
-model can't run code. Writes go to a temporary file in the same folder that
-then replaces the target in one step (os.replace), so a crash mid-save leaves
-the previous file intact.
+model can't run code, and each entry's declared size is checked against its
+array header and its compressed size before anything is decompressed. Writes
+go to a temporary file beside the target that then replaces it in one step
+(os.replace), so a crash mid-save leaves the previous file intact; the
+temporary has the permissions of any new file (the umask's), and one left by
+a crashed save is removed by the next save of the same target.
 """
 
+import glob
 import json
 import os
-import tempfile
+import secrets
+import zipfile
 
 import numpy as np
 
 FORMAT = "minicnn-sequential"
 VERSION = 1
+MAX_EXPANSION = 100     # np.savez stores entries uncompressed: a file that expands more is not ours
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
 def atomic_savez(path, arrays):
     """np.savez to `path`, all or nothing."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    _remove_stale_temporaries(folder, name)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # the umask applies, as to any file
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
@@ -31,6 +40,29 @@ def atomic_savez(path, arrays):
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _remove_stale_temporaries(folder, name):
+    """Temporaries of this target whose process is gone (a save that crashed) are removed."""
+    for stale in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*-*.tmp")):
+        pid = os.path.basename(stale)[len(name) + 2:].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.unlink(stale)
+            except FileNotFoundError:
+                pass
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:      # someone else's process
+        return True
+    return True
 
 
 def weight_arrays(model):
@@ -63,8 +95,41 @@ def save_weights(model, path):
 
 
 def read_arrays(path):
-    with np.load(os.fspath(path), allow_pickle=False) as file:
-        return {key: file[key] for key in file.files}
+    """The arrays of a .npz file, after checking that it is one and that no entry expands beyond its size."""
+    path = os.fspath(path)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a minicnn model file (not an .npz archive; empty, truncated or another format)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for entry in archive.infolist():
+                _check_entry(archive, entry, path)
+        with np.load(path, allow_pickle=False) as file:
+            return {key: file[key] for key in file.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        if str(error).startswith(f"{path}:"):
+            raise
+        raise ValueError(f"{path}: not a minicnn model file, or a damaged one ({error})") from None
+
+
+def _check_entry(archive, entry, path):
+    """An entry must be a plain .npy array whose header, declared size and stored size agree."""
+    if not entry.filename.endswith(".npy"):
+        raise ValueError(f"{path}: not a minicnn model file (entry {entry.filename!r} is not an array)")
+    if entry.file_size > MAX_EXPANSION * entry.compress_size + 2 ** 16:
+        raise ValueError(f"{path}: not a minicnn model file (entry {entry.filename!r} would expand from "
+                         f"{entry.compress_size} to {entry.file_size} bytes)")
+    with archive.open(entry) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in _HEADER_READERS:
+            raise ValueError(f"{path}: entry {entry.filename!r} has an .npy header of version {version}")
+        shape, _, dtype = _HEADER_READERS[version](member)
+        header = member.tell()
+    if dtype.hasobject:
+        raise ValueError(f"{path}: entry {entry.filename!r} holds pickled Python objects, which minicnn never loads")
+    data = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if header + data != entry.file_size:
+        raise ValueError(f"{path}: entry {entry.filename!r} declares {data} bytes of {dtype} {shape} but holds "
+                         f"{entry.file_size - header}")
 
 
 def load_model(path):
@@ -76,9 +141,16 @@ def load_model(path):
     if "__architecture__" not in arrays:
         raise ValueError(f"{path}: no architecture inside; was it written by save_weights? "
                          f"Build the model in code and use model.load_weights(path)")
-    spec = json.loads(str(arrays.pop("__architecture__")))
-    if spec.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a minicnn model file (format {spec.get('format')!r})")
+    try:
+        spec = json.loads(str(arrays.pop("__architecture__")))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not a minicnn model file (its architecture is not JSON: {error})") from None
+    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a minicnn model file (format "
+                         f"{spec.get('format') if isinstance(spec, dict) else spec!r})")
+    if spec.get("version") != VERSION:
+        raise ValueError(f"{path}: a minicnn model file of version {spec.get('version')!r}; this minicnn reads "
+                         f"version {VERSION} (a newer minicnn wrote it?)")
     layers = []
     for entry in spec["layers"]:
         if entry["class"] not in LAYER_TYPES:
