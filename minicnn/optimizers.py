@@ -9,11 +9,17 @@ or give them to model.compile without parameters (Keras style); compile binds
 them to the model. `lr` is a number or a schedule from mc.schedules.
 """
 
+import numbers
+
 from .autograd import no_grad
 
 
 class Optimizer:
     def __init__(self, params, lr, weight_decay):
+        if not callable(lr) and not (isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr > 0):
+            raise ValueError(f"{type(self).__name__}: lr must be a positive number or a schedule, got lr={lr!r}")
+        if not (isinstance(weight_decay, numbers.Real) and weight_decay >= 0):
+            raise ValueError(f"{type(self).__name__}: weight_decay must be a number >= 0, got {weight_decay!r}")
         self.params = None if params is None else list(params)
         self.lr = lr
         self.weight_decay = weight_decay

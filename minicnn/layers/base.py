@@ -6,8 +6,19 @@ batch to a batch. `training` switches layers such as Dropout and
 BatchNormalization between their training and inference behaviour.
 """
 
+import numbers
+
 from ..backend import get_backend
 from ..tensor import Tensor
+
+
+def check_positive(layer, **values):
+    """Each value an int >= 1, or a tuple/list of them (a kernel size, strides): else an error naming it."""
+    for name, value in values.items():
+        parts = value if isinstance(value, (tuple, list)) and value else (value,)
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in parts):
+            raise ValueError(f"{layer}: {name} must be a positive int{' or a pair of them' if name != 'units' else ''}"
+                             f", got {name}={value!r}")
 
 
 class Layer:

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import functional as F
 from .activations import activation_function
-from .base import Layer
+from .base import Layer, check_positive
 from .initializers import initial_weights
 
 
@@ -44,6 +44,7 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform"):
         super().__init__()
+        check_positive("Conv2D", filters=filters, kernel_size=kernel_size, strides=strides)
         self.filters, self.strides, self.padding = filters, strides, padding
         self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
         self.activation, self.use_bias, self.kernel_initializer = activation, use_bias, kernel_initializer
@@ -79,6 +80,7 @@ class Conv1D(Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform"):
         super().__init__()
+        check_positive("Conv1D", filters=filters, kernel_size=kernel_size, strides=strides)
         self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
         self.activation, self.use_bias, self.kernel_initializer = activation, use_bias, kernel_initializer
         self.function = activation_function(activation, in_place=True)

@@ -5,7 +5,7 @@ import numpy as np
 from .. import functional as F
 from ..tensor import floating
 from .activations import activation_function
-from .base import Layer
+from .base import Layer, check_positive
 from .initializers import initial_weights
 
 
@@ -14,6 +14,7 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform"):
         super().__init__()
+        check_positive("Dense", units=units)
         self.units, self.activation, self.use_bias = units, activation, use_bias
         self.kernel_initializer = kernel_initializer
         self.function = activation_function(activation, in_place=True)

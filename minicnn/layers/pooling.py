@@ -1,12 +1,13 @@
 """Pooling layers: max, average, and global average (one number per channel)."""
 
 from .. import functional as F
-from .base import Layer
+from .base import Layer, check_positive
 
 
 class MaxPooling2D(Layer):
     def __init__(self, pool_size=2, strides=None, padding="valid"):
         super().__init__()
+        check_positive(type(self).__name__, pool_size=pool_size, **({} if strides is None else {"strides": strides}))
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
 
     def forward(self, x):

@@ -121,7 +121,7 @@ class Sequential:
                 raise ValueError("compile: the model has no weights yet to optimise; pass input_shape=(C, H, W) "
                                  "to Sequential, or give the optimizer model.parameters() after building")
             self.optimizer.bind(self.parameters())
-        metrics = list(metrics or [])
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
         unknown = [m for m in metrics if m not in ("accuracy", "acc")]
         if unknown:
             raise ValueError(f"metrics: only 'accuracy' is available, got {unknown}")

@@ -27,6 +27,11 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     if model.loss is None or model.optimizer is None:
         raise RuntimeError("fit: call model.compile(optimizer, loss, metrics) first")
     check_batch_size(batch_size, "fit")
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) != 2:
+        raise ValueError(f"fit: validation_data must be a dataset or an (x, y) pair, got {len(validation_data)} items"
+                         + (" (sample weights are not supported)" if len(validation_data) == 3 else ""))
     train = as_dataset(x, y)
     if train.labels is None:
         raise ValueError("fit: the training data has no labels (pass y, or a dataset with labels)")

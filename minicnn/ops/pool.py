@@ -69,7 +69,7 @@ def max_pool2d(x, pool_size=2, stride=None, padding=0):
 
 def _tiles_exactly(x, pool_size, stride, padding):
     """The common case: square windows that tile the image without overlap, gap or padding."""
-    return (isinstance(pool_size, int) and stride in (None, pool_size) and padding in (0, "valid")
+    return (isinstance(pool_size, int) and pool_size >= 1 and stride in (None, pool_size) and padding in (0, "valid")
             and isinstance(x, Tensor) and x.ndim == 4 and x.shape[2] % pool_size == 0
             and x.shape[3] % pool_size == 0)
 
