@@ -202,3 +202,57 @@ def test_layers_with_relu_in_place_match_the_functional_form(device, make, funct
     for a, b in zip(*grads):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(x1.numpy(), x_host)
+
+
+class Residual(L.Layer):
+    """A user's block: x + Dense(Dense(x)), with dropout, written as a layer that holds layers."""
+
+    def __init__(self, units):
+        super().__init__()
+        self.inner = L.Dense(units, activation="relu")
+        self.outer = L.Dense(units)
+        self.extras = [L.Dropout(0.5)]
+
+    def forward(self, x):
+        return mc.F.relu(x + self.extras[0](self.outer(self.inner(x))))
+
+
+def _residual_model():
+    mc.manual_seed(0)
+    return mc.Sequential([L.Flatten(), L.Dense(6), Residual(6), L.Dense(2)], input_shape=(1, 4, 4))
+
+
+def test_a_layer_that_holds_layers_trains_saves_and_moves_them(tmp_path):
+    model = _residual_model()
+    block = model.layers[2]
+    assert [name for name, _ in block.named_parameters()] == ["inner.kernel", "inner.bias", "outer.kernel", "outer.bias"]
+    assert len(model.parameters()) == 2 + 4 + 2
+    assert model.summary(print_fn=lambda line: None) == 16 * 6 + 6 + 2 * (6 * 6 + 6) + 6 * 2 + 2
+
+    model.eval()
+    assert not block.inner.training and not block.extras[0].training
+    model.train()
+    before = block.inner.params["kernel"].numpy()
+    model.compile(mc.optimizers.SGD(lr=0.5), mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).normal(size=(16, 1, 4, 4)).astype(np.float32)
+    model.fit(x, np.arange(16) % 2, epochs=2, batch_size=8, verbose=0)
+    assert not np.array_equal(block.inner.params["kernel"].numpy(), before)        # trained
+
+    model.save_weights(tmp_path / "w.npz")
+    assert "2.inner.kernel" in np.load(tmp_path / "w.npz").files
+    again = _residual_model()
+    again.load_weights(tmp_path / "w.npz")
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    model.save(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match=r"unknown layer type 'Residual' .* model\.load_weights"):
+        mc.load_model(tmp_path / "m.npz")
+
+    again.to("strict")
+    assert all(p.device == "strict" for p in again.parameters()) and again.layers[2].outer.device == "strict"
+    np.testing.assert_allclose(again.predict(x), model.predict(x), rtol=1e-5, atol=1e-6)
+
+
+def test_a_layer_used_twice_shares_its_weights_and_is_updated_once():
+    shared = L.Dense(4)
+    model = mc.Sequential([L.Flatten(), shared, shared], input_shape=(1, 2, 2))
+    assert len(model.parameters()) == 2

@@ -69,7 +69,7 @@ def weight_arrays(model):
     """Host copies of every parameter and buffer, keyed "<layer index>.<name>"."""
     arrays = {}
     for i, layer in enumerate(model.layers):
-        for name, tensor in list(layer.params.items()) + list(layer.buffers.items()):
+        for name, tensor in layer.named_weights():
             arrays[f"{i}.{name}"] = tensor.numpy()
     return arrays
 
@@ -154,7 +154,8 @@ def load_model(path):
     layers = []
     for entry in spec["layers"]:
         if entry["class"] not in LAYER_TYPES:
-            raise ValueError(f"{path}: unknown layer type {entry['class']!r}")
+            raise ValueError(f"{path}: unknown layer type {entry['class']!r} (a layer class of your own? "
+                             f"build the model in code and call model.load_weights(path))")
         layers.append(LAYER_TYPES[entry["class"]](**entry["config"]))
     model = Sequential(layers, input_shape=spec["input_shape"])
     set_weight_arrays(model, arrays, path)
@@ -174,7 +175,7 @@ def set_weight_arrays(model, arrays, source):
     if set(expected) != set(arrays):
         raise ValueError(f"{source}: weights {sorted(arrays)} do not match the model's {sorted(expected)}")
     for i, layer in enumerate(model.layers):
-        for name, tensor in list(layer.params.items()) + list(layer.buffers.items()):
+        for name, tensor in layer.named_weights():
             value = arrays[f"{i}.{name}"]
             if value.shape != tensor.shape:
                 raise ValueError(f"{source}: weight {i}.{name} has shape {value.shape}, "

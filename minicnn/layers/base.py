@@ -4,6 +4,11 @@ A layer is built on its first call, when the input's shape is known (so a
 Conv2D learns its input channels, a Dense its input features), then maps a
 batch to a batch. `training` switches layers such as Dropout and
 BatchNormalization between their training and inference behaviour.
+
+A layer may hold layers: those in its attributes (directly, or in a list,
+tuple or dict there) are its children, as in PyTorch's Module and Keras'
+Layer, so their weights are trained, saved and moved with it (a residual
+block of two Dense layers, say).
 """
 
 import numbers
@@ -59,11 +64,38 @@ class Layer:
         self.buffers[name] = Tensor(get_backend(self.device).from_host(array), get_backend(self.device))
         return self.buffers[name]
 
+    def children(self):
+        """(name, layer) of each layer in this one's attributes, in the order they were first set:
+        "dense1", or "blocks.0" for a list or tuple, "heads.cats" for a dict."""
+        for name, value in vars(self).items():
+            if isinstance(value, Layer):
+                yield name, value
+            elif isinstance(value, (list, tuple, dict)):
+                items = value.items() if isinstance(value, dict) else enumerate(value)
+                yield from ((f"{name}.{key}", layer) for key, layer in items if isinstance(layer, Layer))
+
+    def named_weights(self):
+        """(dotted name, tensor) of every parameter and buffer, this layer's first, then its sublayers'."""
+        yield from self.params.items()
+        yield from self.buffers.items()
+        for prefix, layer in self.children():
+            yield from ((f"{prefix}.{name}", tensor) for name, tensor in layer.named_weights())
+
+    def named_parameters(self):
+        """(dotted name, tensor) of every trained parameter, at any depth: "kernel", "dense1.bias"."""
+        yield from self.params.items()
+        for prefix, layer in self.children():
+            yield from ((f"{prefix}.{name}", tensor) for name, tensor in layer.named_parameters())
+
     def parameters(self):
-        return list(self.params.values())
+        """Every trained parameter once (a layer held twice shares its weights, updated once a step)."""
+        unique = {id(tensor): tensor for _, tensor in self.named_parameters()}
+        return list(unique.values())
 
     def train(self, mode=True):
         self.training = mode
+        for _, layer in self.children():
+            layer.train(mode)
         return self
 
     def eval(self):
@@ -77,6 +109,8 @@ class Layer:
             tensor.backend = target
             tensor.grad = None
         self.device = target.name
+        for _, layer in self.children():
+            layer.to(device)
         return self
 
     def __repr__(self):

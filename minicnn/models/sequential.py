@@ -62,7 +62,9 @@ class Sequential:
         return x
 
     def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+        """Every trained parameter once, in layer order (a layer used twice shares its weights)."""
+        unique = {id(p): p for layer in self.layers for p in layer.parameters()}
+        return list(unique.values())
 
     def train(self, mode=True):
         for layer in self.layers:
