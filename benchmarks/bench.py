@@ -73,15 +73,9 @@ def worker(spec):
     print(json.dumps({**spec, "times": times, "step_memory": max(peak - baseline, 0), "baseline_rss": baseline}))
 
 
-def worker_env():
-    """The environment of every worker: OpenBLAS's threads sleep right after a product, as they
-    do when minicnn is imported before NumPy (minicnn/_openblas.py). Here NumPy comes first."""
-    return dict(os.environ, OPENBLAS_THREAD_TIMEOUT=os.environ.get("OPENBLAS_THREAD_TIMEOUT", "4"))
-
-
 def measure(spec):
     out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
-                         env=worker_env())
+                         env=os.environ)
     if out.returncode:
         raise RuntimeError(f"worker {spec} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -11,7 +11,7 @@ square product of similar size, measured in the same run.
 import argparse
 import time
 
-import minicnn as mc  # before NumPy: minicnn then uses every core (README, Conventions)
+import minicnn as mc
 import numpy as np
 
 

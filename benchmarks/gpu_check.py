@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import minicnn as mc  # noqa: E402   (before NumPy: minicnn/_openblas.py)
+import minicnn as mc  # noqa: E402
 import numpy as np  # noqa: E402
 
 import models  # noqa: E402

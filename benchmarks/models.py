@@ -8,8 +8,7 @@ UCMERCED-64 is the same with Dense(128->21) and sparse categorical cross-entropy
 
 import numpy as np
 
-# minicnn is imported inside the functions that use it: importing it changes how glibc manages
-# memory in the process (minicnn.backend.keep_freed_memory), which must not touch PyTorch's runs.
+# minicnn and PyTorch are imported inside the functions that use them: a worker loads one of them.
 
 MODELS = {"CATSDOGS-64": 1, "UCMERCED-64": 21}      # name -> output units
 

@@ -20,7 +20,7 @@ import time
 
 if "torch" in sys.argv:     # PyTorch runs keep glibc's default memory handling (see minicnn.backend)
     os.environ.setdefault("MINICNN_KEEP_FREED_MEMORY", "0")
-import minicnn as mc  # noqa: E402   (before NumPy: minicnn then uses every core)
+import minicnn as mc  # noqa: E402
 import numpy as np  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")

@@ -12,7 +12,7 @@ class (stratified) into training, validation and test sets.
 
 import time
 
-import minicnn as mc  # before NumPy: then minicnn can use every core (README, Conventions)
+import minicnn as mc
 import numpy as np
 
 from _common import conv_block, parser, save_results

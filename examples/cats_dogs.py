@@ -12,7 +12,7 @@ global average pooling and dropout keep the classifier small.
 
 import time
 
-import minicnn as mc  # before NumPy: then minicnn can use every core (README, Conventions)
+import minicnn as mc
 import numpy as np
 
 from _common import conv_block, parser, save_results

@@ -9,7 +9,7 @@ pattern in miniature: convolution, ReLU and pooling twice, then dense layers.
 
 import time
 
-import minicnn as mc  # before NumPy: then minicnn can use every core (README, Conventions)
+import minicnn as mc
 import numpy as np
 
 from _common import parser, save_results

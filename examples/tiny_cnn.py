@@ -10,7 +10,7 @@ bar's direction wherever it is: the translation invariance of the lecture.
 import argparse
 import time
 
-import minicnn as mc  # before NumPy: then minicnn can use every core (README, Conventions)
+import minicnn as mc
 import numpy as np
 
 

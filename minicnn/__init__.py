@@ -7,7 +7,6 @@
     loss.backward()          # w.grad now holds d loss / d w
 """
 
-from . import _openblas  # noqa: F401   (first: it must run before NumPy is loaded)
 from . import callbacks, data, datasets, functional, layers, losses, metrics, optimizers, plots, schedules
 from . import functional as F
 from .autograd import is_grad_enabled, no_grad

@@ -160,10 +160,10 @@ class Tensor:
             return (a.reshape(1, -1) @ b).reshape(*b.shape[:-2], b.shape[-1])
         if b.ndim == 1:
             return (a @ b.reshape(-1, 1)).reshape(*a.shape[:-1])
-        xp = a.xp
-        out = xp.matmul(a.data, b.data)
+        xp, matmul = a.xp, a.backend.matmul
+        out = matmul(a.data, b.data)
         swap = lambda m: xp.permute_dims(m, (*range(m.ndim - 2), m.ndim - 1, m.ndim - 2))
-        return _binary(a, b, out, lambda g: (xp.matmul(g, swap(b.data)), xp.matmul(swap(a.data), g)))
+        return _binary(a, b, out, lambda g: (matmul(g, swap(b.data)), matmul(swap(a.data), g)))
 
     def __pow__(self, exponent):
         if isinstance(exponent, numbers.Real):

@@ -1,13 +1,12 @@
 """The backend's sharing of work between threads (Backend.split_work)."""
 
-import os
 import subprocess
 import sys
 import threading
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
@@ -97,19 +96,78 @@ def test_relu_in_place_matches_relu_and_overwrites_its_input(device):
     np.testing.assert_array_equal(b.grad.numpy(), g * (x > 0))
 
 
-@pytest.mark.parametrize("numpy_first, variable, threads", [
-    (False, None, "cores"),         # minicnn first: it sets OPENBLAS_THREAD_TIMEOUT itself
-    (True, None, 1),                # NumPy first, no variable: OpenBLAS may spin, so one thread
-    (True, "4", "cores"),           # NumPy first, variable set before Python started
-])
-def test_threads_depend_on_whether_openblas_sleeps(numpy_first, variable, threads):
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    if variable:
-        env["OPENBLAS_THREAD_TIMEOUT"] = variable
-    code = ("import numpy\n" if numpy_first else "") + (
-        "import os, minicnn as mc\n"
-        "print(mc.get_num_threads(), len(os.sched_getaffinity(0)), os.environ.get('OPENBLAS_THREAD_TIMEOUT'))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    got, cores, timeout = out.stdout.split()
-    assert int(got) == (int(cores) if threads == "cores" else threads)
-    assert timeout == ("None" if numpy_first and not variable else "4")
+LEAVES_NO_TRACE = """
+import os, sys
+if sys.argv[1] == "numpy-first":
+    import numpy
+snapshot = dict(os.environ)
+import numpy as np
+from threadpoolctl import threadpool_info
+blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+random_state = np.random.get_state()[1].copy()
+import minicnn as mc
+L = mc.layers
+model = mc.Sequential([L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dropout(0.5), L.Dense(2)],
+                      input_shape=(3, 34, 34))
+model.compile("adam", mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+model.fit(np.zeros((64, 3, 34, 34), np.float32), np.arange(64) % 2, batch_size=32, verbose=0)
+model.predict(np.zeros((4, 3, 34, 34), np.float32))
+
+def resident():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+big = np.ones(2 ** 26, np.float32)           # 256 MiB of the user's own
+with_big = resident()
+del big
+assert with_big - resident() > 200 * 2 ** 20, "the user's freed array stayed resident"
+assert dict(os.environ) == snapshot, set(os.environ.items()) ^ set(snapshot.items())
+assert np.array_equal(np.random.get_state()[1], random_state), "NumPy's global random state changed"
+assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == blas
+assert "matplotlib" not in sys.modules
+print(mc.get_num_threads(), len(os.sched_getaffinity(0)))
+"""
+
+
+@pytest.mark.parametrize("order", ["minicnn-first", "numpy-first"])
+def test_importing_and_training_leave_the_process_as_they_found_it(order):
+    """No environment variable, allocator setting, BLAS thread count or global random state changed;
+    minicnn uses every core in either import order."""
+    out = subprocess.run([sys.executable, "-c", LEAVES_NO_TRACE, order], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    threads, cores = out.stdout.split()
+    assert threads == cores
+
+
+@settings(max_examples=30)
+@given(rows=st.integers(1, 9), inner=st.integers(1, 40), columns=st.integers(1, 40), threads=st.integers(2, 4))
+def test_matrix_products_in_blocks_match_numpy_and_not_the_thread_count(rows, inner, columns, threads):
+    rng = np.random.default_rng(rows * 10000 + inner * 100 + columns)
+    a = rng.standard_normal((rows, inner)).astype(np.float32)
+    b = rng.standard_normal((inner, columns)).astype(np.float32)
+    saved = cpu.block, cpu.blocked_work, cpu.threads
+    try:
+        cpu.block, cpu.blocked_work = 3, 0           # every product in blocks of 3 columns or 3 summed terms
+        results = []
+        for cpu.threads in (1, threads):
+            results.append(cpu.matmul(a, b))
+    finally:
+        cpu.block, cpu.blocked_work, cpu.threads = saved
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_allclose(results[0], a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5, atol=1e-5)
+    assert results[0].dtype == np.float32 and results[0].shape == (rows, columns)
+
+
+def test_a_kept_array_is_handed_out_again_only_when_nothing_uses_it():
+    shape = (cpu.keep_bytes // 4,)
+    first = cpu.empty(shape, np.float32)
+    second = cpu.empty(shape, np.float32)
+    assert not np.shares_memory(first, second)
+    address = first.__array_interface__["data"][0]
+    view = first[::2]
+    del first
+    third = cpu.empty(shape, np.float32)
+    assert not np.shares_memory(third, view) and not np.shares_memory(third, second)   # a view keeps it in use
+    del view
+    again = cpu.empty(shape, np.float32)
+    assert again.__array_interface__["data"][0] == address          # nothing holds it now: reused
+    assert cpu.zeros(shape, np.float32).sum() == 0 and (cpu.full(shape, 2, np.float32) == 2).all()

@@ -9,13 +9,11 @@ use (so CuPy is imported only when asked for), and register_backend adds more.
 """
 
 from .base import Backend
-from .cpu import NumpyBackend, keep_freed_memory
+from .cpu import NumpyBackend
 from .gpu import CupyBackend, make_gpu_backend
 
 __all__ = ["Backend", "CupyBackend", "NumpyBackend", "backend_of", "get_backend", "get_num_threads",
            "gpu_available", "register_backend", "set_num_threads"]
-
-keep_freed_memory()
 
 _backends = {"cpu": NumpyBackend()}
 _factories = {"gpu": make_gpu_backend}

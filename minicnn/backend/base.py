@@ -60,6 +60,9 @@ class Backend:
     def full(self, shape, value, dtype):
         return self.xp.full(shape, value, dtype=self.dtype(dtype), **self._device_kw())
 
+    def empty_like(self, array):
+        return self.xp.empty_like(array)
+
     def arange(self, n, dtype="int64"):
         return self.xp.arange(n, dtype=self.dtype(dtype), **self._device_kw())
 
@@ -97,6 +100,10 @@ class Backend:
         """out[...] = xp.<name>(*args) for an elementwise function such as "multiply".
         The standard has no out=; NumPy and CuPy override this to write straight into `out`."""
         out[...] = getattr(self.xp, name)(*args)
+
+    def matmul(self, a, b):
+        """a @ b. (The CPU backend shares large products between its threads.)"""
+        return self.xp.matmul(a, b)
 
     def split_work(self, fn, n, size):
         """Call fn(start, stop) on consecutive shares of range(n) that together cover it.

@@ -15,7 +15,7 @@ def _unary(x, out, backward):
 def relu(x):
     """max(x, 0); the derivative at 0 is taken as 0."""
     x = floating(x)
-    out = x.xp.empty_like(x.data)
+    out = x.backend.empty_like(x.data)
     return _relu(x, out)
 
 
@@ -36,7 +36,7 @@ def relu_(x):
         raise RuntimeError("relu_: x was already read by an operation whose gradient needs its values; writing "
                            "over them would make that gradient wrong. Use F.relu(x), which returns a new tensor.")
     # NumPy may hold a 0-d value as a scalar, which can't be written into
-    out = x.data if x.ndim else x.xp.empty_like(x.data)
+    out = x.data if x.ndim else x.backend.empty_like(x.data)
     # `before` takes x's place in the graph; x becomes the ReLU of it, over the same array
     before = Tensor(x.data, x.backend, x.requires_grad)
     before._parents, before._backward = x._parents, x._backward
@@ -59,7 +59,7 @@ def _relu(x, out):
 
     def backward(g):
         # the mask of positive inputs is rebuilt from the output, not kept: less memory
-        g_x = xp.empty_like(g)
+        g_x = backend.empty_like(g)
 
         def mask(start, stop):
             positive = xp.astype(part(out, start, stop) > 0, g.dtype)

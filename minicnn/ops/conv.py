@@ -40,7 +40,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         return xp.reshape(cols, (c * kh * kw, oh * ow * n))
 
     w_flipped = xp.reshape(xp.flip(weight.data, axis=(2, 3)), (f, c * kh * kw))
-    out = xp.matmul(w_flipped, windows())                         # (F, OH*OW*N)
+    out = backend.matmul(w_flipped, windows())                    # (F, OH*OW*N)
     if bias is not None:
         out += xp.reshape(bias.data, (f, 1))
     out = xp.permute_dims(xp.reshape(out, (f, oh, ow, n)), (3, 0, 1, 2))     # shown as (N, F, OH, OW)
@@ -53,10 +53,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
             # size of the input, the largest arrays of a training step
             # (windows @ g.T).T is g @ windows.T, but this orientation of the long sum over
             # pixels runs up to 1.5x faster in OpenBLAS
-            g_weight = xp.reshape(xp.matmul(windows(), g.T).T, (f, c, kh, kw))
+            g_weight = xp.reshape(backend.matmul(windows(), g.T).T, (f, c, kh, kw))
             g_weight = xp.flip(g_weight, axis=(2, 3))
         if x.requires_grad:         # not for the input images: skips the costliest step
-            g_cols = xp.reshape(xp.matmul(w_flipped.T, g), (c, kh, kw, oh, ow, n))
+            g_cols = xp.reshape(backend.matmul(w_flipped.T, g), (c, kh, kw, oh, ow, n))
             padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
             g_x = unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
         if bias is not None and bias.requires_grad:

@@ -89,7 +89,7 @@ def _max_pool_tiles(x, k):
         maps = x.data[:, start:stop, ...]
         return [maps[:, :, i::k, j::k] for i in range(k) for j in range(k)]
 
-    out = xp.empty_like(x.data[:, :, ::k, ::k])      # keeps x's memory layout
+    out = backend.empty_like(x.data[:, :, ::k, ::k])      # keeps x's memory layout
 
     def pool(start, stop):
         offsets = views(start, stop)
@@ -101,7 +101,7 @@ def _max_pool_tiles(x, k):
     backend.split_work(pool, x.shape[1], x.size)
 
     def backward(g):
-        g_x = xp.empty_like(x.data)          # same memory layout as x: the next backward reads it in order
+        g_x = backend.empty_like(x.data)     # same memory layout as x: the next backward reads it in order
 
         def route(start, stop):
             left = g[:, start:stop, ...]      # gradient not yet handed to a window's first maximum
