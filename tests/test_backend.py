@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minicnn as mc
+from minicnn.backend.cpu import _Arena
 from helpers import on
 
 cpu = mc.get_backend("cpu")
@@ -157,17 +158,29 @@ def test_matrix_products_in_blocks_match_numpy_and_not_the_thread_count(rows, in
     assert results[0].dtype == np.float32 and results[0].shape == (rows, columns)
 
 
-def test_a_kept_array_is_handed_out_again_only_when_nothing_uses_it():
-    shape = (cpu.keep_bytes // 4,)
-    first = cpu.empty(shape, np.float32)
-    second = cpu.empty(shape, np.float32)
-    assert not np.shares_memory(first, second)
-    address = first.__array_interface__["data"][0]
-    view = first[::2]
-    del first
-    third = cpu.empty(shape, np.float32)
-    assert not np.shares_memory(third, view) and not np.shares_memory(third, second)   # a view keeps it in use
-    del view
-    again = cpu.empty(shape, np.float32)
-    assert again.__array_interface__["data"][0] == address          # nothing holds it now: reused
-    assert cpu.zeros(shape, np.float32).sum() == 0 and (cpu.full(shape, 2, np.float32) == 2).all()
+@settings(max_examples=20)
+@given(sizes=st.lists(st.integers(1, 600_000), min_size=1, max_size=30), keep=st.lists(st.booleans(), min_size=30,
+                                                                                    max_size=30))
+def test_the_arena_never_hands_out_memory_in_use_and_reuses_what_is_free(sizes, keep):
+    arena = _Arena()
+    arena.chunk_bytes = 2 ** 20
+    live = []
+    for size, kept in zip(sizes, keep):
+        block = arena.take(size)
+        assert block.size == size and block.ctypes.data % arena.align == 0
+        block[:] = len(live) % 251                     # each live block holds its own mark
+        if kept:
+            live.append(block[::3] if size > 3 else block)   # a view keeps its block in use, too
+    assert all((view == mark % 251).all() for mark, view in enumerate(live)), "a block in use was handed out again"
+    chunks = len(arena.chunks)
+    live.clear()
+    del block
+    for _ in range(20):                                # all free now: the same memory serves again
+        arena.take(max(sizes))
+    assert len(arena.chunks) <= chunks + 1
+
+
+def test_large_arrays_come_from_the_arena_and_small_ones_do_not():
+    big, small = cpu.empty((cpu.keep_bytes // 4,), np.float32), cpu.empty((10,), np.float32)
+    assert big.base is not None and small.base is None
+    assert cpu.zeros(big.shape, np.float32).sum() == 0 and (cpu.full(big.shape, 2, np.float32) == 2).all()

@@ -27,31 +27,21 @@ class NumpyBackend(Backend):
     block = 4096                 # columns (or summed terms) of a matrix product per task
     blocked_work = 2 ** 22       # multiply-adds; smaller products are one BLAS call
 
-    keep_bytes = 2 ** 22         # arrays this large are kept for reuse (_buffer)
+    keep_bytes = 2 ** 17         # arrays this large come from the arena (glibc would map each one afresh)
 
     def __init__(self):
         super().__init__("cpu", np)
         self.threads = _cores()
-        self._kept = {}                     # (shape, dtype) -> arrays minicnn made and may hand out again
-        self._kept_lock = threading.Lock()
+        self._arena = _Arena()
 
-    # --- large arrays are reused, not returned to the system and faulted in again each step ---
+    # --- large arrays come from the arena: reused, not faulted in afresh each step ---
     def _buffer(self, shape, dtype):
-        """An uninitialised array of `shape`. A large one is one minicnn made before and nothing
-        uses any longer, when there is one: a training step makes the same large arrays again and
-        again, and fresh memory from the system costs a page fault per page (a sixth of a step).
-        This is PyTorch's caching allocator in miniature, for minicnn's own arrays only."""
+        """An uninitialised array of `shape`; a large one is carved from minicnn's arena (_Arena)."""
         dtype = np.dtype(dtype)
-        if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize < self.keep_bytes:
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if nbytes < self.keep_bytes:
             return np.empty(shape, dtype)
-        with self._kept_lock:
-            kept = self._kept.setdefault((tuple(shape), dtype), [])
-            for array in kept:
-                if sys.getrefcount(array) == 3:     # held by `kept`, by `array` and by getrefcount only: free
-                    return array
-            array = np.empty(shape, dtype)
-            kept.append(array)
-            return array
+        return self._arena.take(nbytes).view(dtype).reshape(shape)
 
     def empty(self, shape, dtype):
         return self._buffer(shape, self.dtype(dtype))
@@ -138,6 +128,69 @@ class NumpyBackend(Backend):
         fn(bounds[0], bounds[1])                # the first share on this thread
         for future in futures:
             future.result()                     # waits, and re-raises a worker's error
+
+
+class _Arena:
+    """Memory for minicnn's large arrays: a few big chunks, carved into blocks, carved again once free.
+
+    A training step makes the same large arrays again and again. Fresh memory
+    from the system costs a page fault per page (a sixth of a small CNN's
+    step), so minicnn keeps what it took and hands it out again, as PyTorch's
+    caching allocator does; blocks are split to fit and merged with free
+    neighbours, so arrays of every size share the memory. A block is free once
+    nothing uses its array: no view of it is left (its reference count says so).
+    Only minicnn's own arrays live here; the memory of yours is yours.
+    """
+
+    chunk_bytes = 2 ** 30       # the least the arena asks the system for; untouched pages cost nothing
+    align = 64                  # bytes: blocks start on cache lines
+
+    def __init__(self):
+        self.chunks = []        # uint8 arrays from the system
+        self.free = []          # (chunk, offset, size) of free blocks
+        self.used = {}          # id(array) -> (array, chunk, offset, size) of blocks handed out
+        self.lock = threading.Lock()
+
+    def take(self, nbytes):
+        """A uint8 array of at least `nbytes`, uninitialised."""
+        size = -(-nbytes // self.align) * self.align
+        with self.lock:
+            self._collect()
+            block = self._best_fit(size)
+            if block is None:
+                try:
+                    chunk = np.empty(max(size, self.chunk_bytes) + self.align, np.uint8)
+                except MemoryError:             # a system that won't promise that much untouched memory
+                    chunk = np.empty(size + self.align, np.uint8)
+                start = -chunk.ctypes.data % self.align
+                self.chunks.append(chunk)
+                block = (len(self.chunks) - 1, start, len(chunk) - start)
+                self.free.append(block)
+            self.free.remove(block)
+            chunk, offset, space = block
+            if space > size:
+                self.free.append((chunk, offset + size, space - size))
+            array = np.frombuffer(memoryview(self.chunks[chunk])[offset:offset + size], np.uint8)
+            self.used[id(array)] = (array, chunk, offset, size)
+            return array[:nbytes]
+
+    def _best_fit(self, size):
+        fits = [block for block in self.free if block[2] >= size]
+        return min(fits, key=lambda block: block[2]) if fits else None
+
+    def _collect(self):
+        """Blocks whose arrays nothing uses any more become free; free neighbours merge."""
+        for key, (array, chunk, offset, size) in list(self.used.items()):
+            if sys.getrefcount(array) == 3:     # held by `used`, by `array` and by getrefcount only
+                del self.used[key]
+                self.free.append((chunk, offset, size))
+        merged = []
+        for block in sorted(self.free):
+            if merged and merged[-1][0] == block[0] and merged[-1][1] + merged[-1][2] == block[1]:
+                merged[-1] = (block[0], merged[-1][1], merged[-1][2] + block[2])
+            else:
+                merged.append(block)
+        self.free = merged
 
 
 _blas = None        # threadpoolctl's controllers of the BLAS libraries NumPy loaded, found on first use
