@@ -16,17 +16,19 @@ from helpers import on
 cpu = mc.get_backend("cpu")
 
 
-@given(n=st.integers(0, 40), threads=st.integers(1, 6))
-def test_split_work_covers_every_index_once(n, threads):
+@given(n=st.integers(0, 40), threads=st.integers(1, 6), size=st.sampled_from([10, 2 ** 20, 10 ** 8]))
+def test_split_work_covers_every_index_once(n, threads, size):
     cpu.threads = threads
     seen, lock = [], threading.Lock()
 
     def record(start, stop):
         with lock:
-            seen.append((start, stop))
-    cpu.split_work(record, n, size=10 ** 9)
-    assert sorted(i for start, stop in seen for i in range(start, stop)) == list(range(n))
-    assert len(seen) == max(1, min(threads, n))
+            seen.append((start, stop, threading.current_thread()))
+    cpu.split_work(record, n, size)
+    assert sorted(i for start, stop, _ in seen for i in range(start, stop)) == list(range(n))
+    assert len({thread for _, _, thread in seen}) <= max(1, min(threads, n))      # at most one per core
+    # one share per thread, or more for large work (each op's temporaries stay small)
+    assert len(seen) == max(1, min(n, max(min(threads, n), -(-size // cpu.max_share))))
 
 
 def test_split_work_runs_small_work_on_one_thread():

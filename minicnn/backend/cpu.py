@@ -24,6 +24,7 @@ class NumpyBackend(Backend):
     """NumPy on "cpu": the standard's functions, plus host copies, ufunc out=, add.at and a thread pool."""
 
     min_parallel_size = 2 ** 16  # elements; below this a thread costs more than it saves
+    max_share = 2 ** 21          # elements of work per call of an op's loop (split_work)
     block = 4096                 # columns (or summed terms) of a matrix product per task
     blocked_work = 2 ** 22       # multiply-adds; smaller products are one BLAS call
 
@@ -119,13 +120,21 @@ class NumpyBackend(Backend):
         so results do not depend on it. fn must not call split_work itself: a
         worker would wait for its own pool.
         """
-        shares = min(self.threads, n) if size >= self.min_parallel_size else 1
-        if shares <= 1:
-            fn(0, n)
-            return
+        threads = min(self.threads, n) if size >= self.min_parallel_size else 1
+        # Large work is cut finer than one share per thread: an op's temporaries then stay small
+        # enough for glibc to reuse their memory instead of mapping it afresh every step.
+        shares = max(1, min(n, max(threads, -(-size // self.max_share))))
         bounds = [n * k // shares for k in range(shares + 1)]
-        futures = [_pool(shares - 1).submit(fn, start, stop) for start, stop in zip(bounds[1:-1], bounds[2:])]
-        fn(bounds[0], bounds[1])                # the first share on this thread
+        if threads <= 1:
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                fn(start, stop)
+            return
+
+        def every(worker):                      # the shares worker, worker + threads, ... in turn
+            for k in range(worker, shares, threads):
+                fn(bounds[k], bounds[k + 1])
+        futures = [_pool(threads - 1).submit(every, worker) for worker in range(1, threads)]
+        every(0)                                # this thread's shares
         for future in futures:
             future.result()                     # waits, and re-raises a worker's error
 
