@@ -1,4 +1,9 @@
-"""Callbacks: code that model.fit runs at the end of every epoch (and History, which it returns)."""
+"""Callbacks: code that model.fit runs around epochs and batches (and History, which it returns).
+
+fit calls, in order: on_train_begin(); for each epoch on_epoch_begin(epoch, logs), after each
+batch on_train_batch_end(batch, logs) with the running loss (and accuracy), on_epoch_end(epoch,
+logs) with the epoch's metrics; on_train_end(), also when training stops on an error.
+"""
 
 import math
 import string
@@ -12,12 +17,92 @@ class Callback:
     def on_train_begin(self):
         pass
 
+    def on_epoch_begin(self, epoch, logs):
+        pass
+
+    def on_train_batch_end(self, batch, logs):
+        """`logs` holds the epoch's running loss (and accuracy) so far."""
+
     def on_epoch_end(self, epoch, logs):
         """`logs` holds this epoch's loss, accuracy, val_loss, val_accuracy."""
 
     def on_train_end(self):
         pass
 
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch))."""
+
+    def __init__(self, on_train_begin=None, on_epoch_begin=None, on_train_batch_end=None, on_epoch_end=None,
+                 on_train_end=None):
+        for name, function in (("on_train_begin", on_train_begin), ("on_epoch_begin", on_epoch_begin),
+                               ("on_train_batch_end", on_train_batch_end), ("on_epoch_end", on_epoch_end),
+                               ("on_train_end", on_train_end)):
+            if function is not None:
+                setattr(self, name, function)
+
+
+class LearningRateScheduler(Callback):
+    """At each epoch's start, learning rate = schedule(epoch, current learning rate) (Keras' rule)."""
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch, logs):
+        optimizer = self.model.optimizer
+        optimizer.learning_rate = float(self.schedule(epoch, optimizer.current_lr()))
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` has not improved for `patience` epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0, min_delta=1e-4, cooldown=0,
+                 mode="auto"):
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
+        self.monitor, self.factor, self.patience, self.min_lr = monitor, factor, patience, min_lr
+        self.min_delta, self.cooldown = abs(min_delta), cooldown
+        self.better = _better(monitor, mode)
+        self.sign = 1 if self.better(1, 0) else -1
+
+    def on_train_begin(self):
+        self.best, self.wait, self.cooling = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs):
+        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        if value is None or math.isnan(value):
+            return
+        if self.cooling:
+            self.cooling -= 1
+            self.wait = 0
+        if self.best is None or self.better(value - self.sign * self.min_delta, self.best):
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience and not self.cooling:
+            optimizer = self.model.optimizer
+            optimizer.learning_rate = max(optimizer.current_lr() * self.factor, self.min_lr)
+            self.wait, self.cooling = 0, self.cooldown
+
+
+class CSVLogger(Callback):
+    """One row per epoch, "epoch,loss,accuracy,..." into a CSV file (appended to with append=True)."""
+
+    def __init__(self, filename, separator=",", append=False):
+        self.filename, self.separator, self.append = str(filename), separator, append
+
+    def on_train_begin(self):
+        self.keys = None
+        if not self.append:
+            open(self.filename, "w").close()
+
+    def on_epoch_end(self, epoch, logs):
+        with open(self.filename, "a") as file:
+            if self.keys is None:
+                self.keys = sorted(logs)
+                if file.tell() == 0:
+                    file.write(self.separator.join(["epoch"] + self.keys) + "\n")
+            file.write(self.separator.join([str(epoch)] + [repr(float(logs[k])) for k in self.keys]) + "\n")
 
 class History(Callback):
     """Per-epoch metrics: history.history["val_accuracy"][-1] is the last epoch's."""

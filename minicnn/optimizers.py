@@ -6,7 +6,9 @@ Use them in a plain loop (PyTorch style):
     loss.backward(); opt.step(); opt.zero_grad()
 
 or give them to model.compile without parameters (Keras style); compile binds
-them to the model. `lr` is a number or a schedule from mc.schedules.
+them to the model. `lr` is a number or a schedule from mc.schedules;
+`learning_rate=` (Keras' name) is the same argument, and `optimizer.learning_rate`
+reads or sets it.
 """
 
 import numbers
@@ -15,7 +17,9 @@ from .autograd import no_grad
 
 
 class Optimizer:
-    def __init__(self, params, lr, weight_decay):
+    def __init__(self, params, lr, weight_decay, learning_rate=None):
+        if learning_rate is not None:
+            lr = learning_rate
         if not callable(lr) and not (isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr > 0):
             raise ValueError(f"{type(self).__name__}: lr must be a positive number or a schedule, got lr={lr!r}")
         if not (isinstance(weight_decay, numbers.Real) and weight_decay >= 0):
@@ -30,6 +34,14 @@ class Optimizer:
         """Attach to parameters (model.compile does this when none were given)."""
         self.params = list(params)
         return self
+
+    @property
+    def learning_rate(self):
+        return self.lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.lr = value
 
     def current_lr(self):
         return self.lr(self.iterations) if callable(self.lr) else self.lr
@@ -60,8 +72,8 @@ class Optimizer:
 class SGD(Optimizer):
     """p -= lr * g, with optional (Nesterov) momentum: v = momentum * v + g."""
 
-    def __init__(self, params=None, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    def __init__(self, params=None, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, learning_rate=None):
+        super().__init__(params, lr, weight_decay, learning_rate)
         self.momentum, self.nesterov = momentum, nesterov
 
     def update(self, p, g, lr, state):
@@ -74,8 +86,9 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adaptive moments: steps scaled by running estimates of the gradient's mean and variance."""
 
-    def __init__(self, params=None, lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    def __init__(self, params=None, lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0,
+                 learning_rate=None):
+        super().__init__(params, lr, weight_decay, learning_rate)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def update(self, p, g, lr, state):
@@ -90,8 +103,9 @@ class Adam(Optimizer):
 class RMSprop(Optimizer):
     """Steps divided by a running root-mean-square of recent gradients."""
 
-    def __init__(self, params=None, lr=1e-3, rho=0.9, momentum=0.0, epsilon=1e-7, weight_decay=0.0):
-        super().__init__(params, lr, weight_decay)
+    def __init__(self, params=None, lr=1e-3, rho=0.9, momentum=0.0, epsilon=1e-7, weight_decay=0.0,
+                 learning_rate=None):
+        super().__init__(params, lr, weight_decay, learning_rate)
         self.rho, self.momentum, self.epsilon = rho, momentum, epsilon
 
     def update(self, p, g, lr, state):

@@ -11,9 +11,10 @@ L = mc.layers
 
 def test_parameter_counts_of_the_lecture():
     dense = mc.Sequential([L.Flatten(), L.Dense(500)], input_shape=(1, 64, 64))
-    assert dense.summary(print_fn=lambda line: None) == 2_048_500
+    assert dense.count_params() == 2_048_500
     conv = mc.Sequential([L.Conv2D(32, 3)], input_shape=(1, 64, 64))
-    assert conv.summary(print_fn=lambda line: None) == 320
+    assert conv.count_params() == 320
+    assert conv.summary(print_fn=lambda line: None) is None          # Keras' summary prints, returns None
 
 
 def test_summary_prints_output_shapes_and_total():
@@ -227,7 +228,7 @@ def test_a_layer_that_holds_layers_trains_saves_and_moves_them(tmp_path):
     block = model.layers[2]
     assert [name for name, _ in block.named_parameters()] == ["inner.kernel", "inner.bias", "outer.kernel", "outer.bias"]
     assert len(model.parameters()) == 2 + 4 + 2
-    assert model.summary(print_fn=lambda line: None) == 16 * 6 + 6 + 2 * (6 * 6 + 6) + 6 * 2 + 2
+    assert model.count_params() == 16 * 6 + 6 + 2 * (6 * 6 + 6) + 6 * 2 + 2
 
     model.eval()
     assert not block.inner.training and not block.extras[0].training
@@ -256,3 +257,39 @@ def test_a_layer_used_twice_shares_its_weights_and_is_updated_once():
     shared = L.Dense(4)
     model = mc.Sequential([L.Flatten(), shared, shared], input_shape=(1, 2, 2))
     assert len(model.parameters()) == 2
+
+
+def test_what_keras_students_type_on_layers():
+    mc.manual_seed(0)
+    dense = L.Dense(3)
+    dense(mc.zeros(2, 4))
+    assert dense.kernel is dense.params["kernel"] and dense.bias.shape == (3,)
+    kernel, bias = dense.get_weights()
+    assert kernel.shape == (4, 3) and bias.shape == (3,)
+    dense.set_weights([np.ones((4, 3)), np.arange(3.0)])
+    np.testing.assert_array_equal(dense(mc.ones(1, 4)).numpy(), [[4.0, 5.0, 6.0]])
+    assert dense.kernel.dtype == np.float32
+    with pytest.raises(ValueError, match=r"kernel has shape \(4, 3\), got \(3, 4\)"):
+        dense.set_weights([np.ones((3, 4)), np.zeros(3)])
+    with pytest.raises(ValueError, match="got 1 arrays, the layer has 2"):
+        dense.set_weights([np.ones((4, 3))])
+    bn = L.BatchNormalization()
+    bn(mc.zeros(2, 3, 4, 4))
+    assert bn.gamma.shape == bn.moving_mean.shape == (3,) and len(bn.get_weights()) == 4
+    with pytest.raises(AttributeError, match="has no attribute 'kernel'"):
+        _ = L.Flatten().kernel
+
+
+def test_global_max_pooling_and_its_gradient(device):
+    x = on(device, np.random.default_rng(3).normal(size=(2, 3, 4, 5)), requires_grad=True)
+    y = L.GlobalMaxPooling2D()(x)
+    np.testing.assert_array_equal(y.numpy(), x.numpy().max(axis=(2, 3)))
+    assert mc.gradcheck(lambda t: L.GlobalMaxPooling2D()(t), x)
+
+
+def test_optimizers_take_keras_learning_rate():
+    adam = mc.optimizers.Adam(learning_rate=0.02)
+    assert adam.lr == adam.learning_rate == 0.02
+    adam.learning_rate = 0.01
+    assert adam.current_lr() == 0.01
+    assert mc.optimizers.SGD(learning_rate=0.5).lr == 0.5 and mc.optimizers.RMSprop(learning_rate=0.3).lr == 0.3

@@ -292,3 +292,34 @@ def test_predicted_classes_never_depend_on_the_rest_of_the_batch():
     with pytest.raises(ValueError, match="say what they are: from_logits=True"):
         mc.metrics.predicted_classes(logits)
     np.testing.assert_array_equal(mc.metrics.predicted_classes(np.array([[0.1, 0.9], [2.0, -1.0]])), [1, 0])
+
+
+def test_callbacks_hear_every_epoch_and_batch_begin_and_end(tmp_path):
+    model = compiled()
+    heard = []
+    record = mc.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: heard.append(("begin", epoch)),
+        on_train_batch_end=lambda batch, logs: heard.append(("batch", batch, sorted(logs))),
+        on_epoch_end=lambda epoch, logs: heard.append(("end", epoch)))
+    halve = mc.callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2 if epoch else lr)
+    csv = mc.callbacks.CSVLogger(tmp_path / "log.csv")
+    history = model.fit(*bars(32), epochs=3, batch_size=16, verbose=0, callbacks=[record, halve, csv])
+    assert heard[:4] == [("begin", 0), ("batch", 0, ["accuracy", "loss"]), ("batch", 1, ["accuracy", "loss"]),
+                         ("end", 0)] and len(heard) == 12
+    assert model.optimizer.learning_rate == pytest.approx(0.01 / 4)
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows[0] == "epoch,accuracy,loss" and len(rows) == 4
+    assert [float(v) for v in rows[3].split(",")[1:]] == [history.history["accuracy"][2], history.history["loss"][2]]
+
+
+def test_reduce_lr_on_plateau_waits_patience_epochs():
+    model = compiled()
+    model.compile(mc.optimizers.SGD(learning_rate=1.0), mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    plateau = mc.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=2, min_lr=0.3)
+    plateau.model = model
+    plateau.on_train_begin()
+    for epoch, loss in enumerate([1.0, 1.0, 1.0, 0.5, 0.6, 0.7, 0.8, 0.9]):
+        plateau.on_epoch_end(epoch, {"loss": loss})
+        if epoch == 1:
+            assert model.optimizer.learning_rate == 1.0
+    assert model.optimizer.learning_rate == 0.3          # halved twice, then held at min_lr

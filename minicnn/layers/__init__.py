@@ -6,13 +6,14 @@ from .base import Layer
 from .conv import Conv1D, Conv2D
 from .core import Dense, Dropout, Flatten, Rescaling
 from .normalization import BatchNormalization, Normalization
-from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 
 __all__ = ["Layer", "LAYER_TYPES", "Activation", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "RandomFlip",
            "RandomRotate90", "RandomTranslation", "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "Rescaling",
-           "BatchNormalization", "Normalization", "AveragePooling2D", "GlobalAveragePooling2D", "MaxPooling2D"]
+           "BatchNormalization", "Normalization", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "MaxPooling2D"]
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
     Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, RandomFlip, RandomRotate90, RandomTranslation,
     Conv1D, Conv2D, Dense, Dropout, Flatten, Rescaling, BatchNormalization, Normalization,
-    AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D)}
+    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D)}

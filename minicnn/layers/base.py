@@ -13,6 +13,8 @@ block of two Dense layers, say).
 
 import numbers
 
+import numpy as np
+
 from ..backend import get_backend
 from ..tensor import Tensor
 
@@ -33,6 +35,31 @@ class Layer:
         self.device = "cpu"
         self.params = {}        # name -> Tensor updated by the optimizer (kernel, bias, ...)
         self.buffers = {}       # name -> Tensor saved with the model but not trained (moving_mean, ...)
+
+    def __getattr__(self, name):
+        """A parameter or buffer by name, as Keras users write it: layer.kernel, layer.bias, layer.gamma."""
+        weights = {**self.__dict__.get("params", {}), **self.__dict__.get("buffers", {})}
+        if name in weights:
+            return weights[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def get_weights(self):
+        """Host copies of this layer's parameters and buffers (its sublayers' too), in order."""
+        return [tensor.numpy() for _, tensor in self.named_weights()]
+
+    def set_weights(self, weights):
+        """Overwrite them, in get_weights' order; the count and every shape must match."""
+        named = list(self.named_weights())
+        if len(weights) != len(named):
+            raise ValueError(f"{type(self).__name__}.set_weights: got {len(weights)} arrays, the layer has "
+                             f"{len(named)}: {[name for name, _ in named]}")
+        for (name, tensor), value in zip(named, weights):
+            value = np.asarray(value)
+            if value.shape != tensor.shape:
+                raise ValueError(f"{type(self).__name__}.set_weights: {name} has shape {tensor.shape}, "
+                                 f"got {value.shape}")
+        for (_, tensor), value in zip(named, weights):
+            tensor.data = tensor.backend.from_host(np.asarray(value, dtype=tensor.dtype))
 
     # --- what a subclass writes ---
     def build(self, input_shape):

@@ -29,3 +29,12 @@ class GlobalAveragePooling2D(Layer):
         if x.ndim != 4:
             raise ValueError(f"GlobalAveragePooling2D expects (N, C, H, W), got shape {x.shape}")
         return x.mean(axis=(2, 3))
+
+
+class GlobalMaxPooling2D(Layer):
+    """(N, C, H, W) -> (N, C): the largest value of each feature map."""
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"GlobalMaxPooling2D expects (N, C, H, W), got shape {x.shape}")
+        return x.max(axis=(2, 3))

@@ -89,7 +89,7 @@ class Sequential:
         saving.set_weight_arrays(self, dict(zip(saving.weight_arrays(self), weights)), "set_weights")
 
     def summary(self, print_fn=print):
-        """Each layer's output shape and parameter count, and the total."""
+        """Print each layer's output shape and parameter count, and the total (returns None, as Keras)."""
         if not self.built:
             raise ValueError("summary: the model is not built; pass input_shape=(C, H, W) to Sequential "
                              "or call model.build(input_shape)")
@@ -110,7 +110,10 @@ class Sequential:
                 print_fn("=" * sum(widths))
         print_fn(line)
         print_fn(f"Total params: {total:,}")
-        return total
+
+    def count_params(self):
+        """The number of trained numbers (weights and biases), as Keras' model.count_params()."""
+        return sum(p.size for p in self.parameters())
 
     # --- training (models/training.py holds the loop) ---
     def compile(self, optimizer="adam", loss=None, metrics=None):

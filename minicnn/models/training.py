@@ -75,8 +75,11 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     try:
         with _ctrl_c_finishes_the_batch() as interrupted:
             for epoch in range(epochs):
+                for callback in callbacks:
+                    callback.on_epoch_begin(epoch, {})
                 start = time.perf_counter()
-                logs = _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted)
+                logs = _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted,
+                                        callbacks)
                 seconds = time.perf_counter() - start
                 if interrupted["hit"]:
                     if verbose:
@@ -111,7 +114,7 @@ def _warn_if_one_class(val, train):
                       f"(mc.data.image_folder does by default), or pass validation_data.", stacklevel=4)
 
 
-def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted):
+def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks):
     model.train()
     loss_fn, optimizer = model.loss, model.optimizer
     total_loss, correct, seen = 0.0, 0.0, 0
@@ -131,6 +134,9 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
         correct += hits
         seen += len(xb)
         progress.update(len(xb), total_loss / seen, correct / seen if model.metrics else None)
+        running = {"loss": total_loss / seen, **({"accuracy": correct / seen} if model.metrics else {})}
+        for callback in callbacks:
+            callback.on_train_batch_end(step, running)
         if interrupted["hit"]:
             break
     progress.close()
