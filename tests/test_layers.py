@@ -293,3 +293,21 @@ def test_optimizers_take_keras_learning_rate():
     adam.learning_rate = 0.01
     assert adam.current_lr() == 0.01
     assert mc.optimizers.SGD(learning_rate=0.5).lr == 0.5 and mc.optimizers.RMSprop(learning_rate=0.3).lr == 0.3
+
+
+def test_layer_names_are_unique_keras_style_and_found_by_get_layer(tmp_path):
+    first, second = L.Conv2D(4, 3), L.Conv2D(4, 3)
+    assert first.name.startswith("conv2d") and second.name != first.name
+    model = mc.Sequential([first, L.MaxPooling2D(2, name="pool"), second, L.Flatten(), L.Dense(2, name="head")],
+                          input_shape=(1, 12, 12))
+    assert model.get_layer("head") is model.layers[-1] and model.get_layer(index=1).name == "pool"
+    with pytest.raises(ValueError, match=r"no layer named 'tail'; the model's layers are \[.*'head'\]"):
+        model.get_layer("tail")
+    with pytest.raises(ValueError, match="two layers named 'head'"):
+        mc.Sequential([L.Dense(2, name="head"), L.Dense(2, name="head")])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any(line.startswith("head (Dense)") for line in lines)
+    assert "Dense(units=2" in repr(model) and "name='pool'" in repr(model)
+    model.save(tmp_path / "m.npz")
+    assert [layer.name for layer in mc.load_model(tmp_path / "m.npz").layers] == [layer.name for layer in model.layers]

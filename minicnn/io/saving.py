@@ -77,7 +77,8 @@ def weight_arrays(model):
 def architecture(model):
     return {"format": FORMAT, "version": VERSION,
             "input_shape": None if model.input_shape is None else list(model.input_shape),
-            "layers": [{"class": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]}
+            "layers": [{"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
+                       for layer in model.layers]}
 
 
 def save_model(model, path):

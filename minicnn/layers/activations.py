@@ -25,8 +25,8 @@ def activation_function(name, in_place=False):
 class Activation(Layer):
     """Applies an activation by name: Activation("relu")."""
 
-    def __init__(self, activation):
-        super().__init__()
+    def __init__(self, activation, name=None):
+        super().__init__(name)
         self.activation = activation
         self.function = activation_function(activation)
 
@@ -45,8 +45,8 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """Keras' default slope, 0.3."""
 
-    def __init__(self, negative_slope=0.3):
-        super().__init__()
+    def __init__(self, negative_slope=0.3, name=None):
+        super().__init__(name)
         self.negative_slope = negative_slope
 
     def forward(self, x):
@@ -67,8 +67,8 @@ class Tanh(Layer):
 
 
 class Softmax(Layer):
-    def __init__(self, axis=-1):
-        super().__init__()
+    def __init__(self, axis=-1, name=None):
+        super().__init__(name)
         self.axis = axis
 
     def forward(self, x):

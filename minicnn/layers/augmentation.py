@@ -22,8 +22,8 @@ def _per_image(x, chosen):
 class RandomFlip(Layer):
     """Mirror each training image with probability 1/2 ("horizontal", "vertical" or both)."""
 
-    def __init__(self, mode="horizontal"):
-        super().__init__()
+    def __init__(self, mode="horizontal", name=None):
+        super().__init__(name)
         if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
             raise ValueError(f"RandomFlip: mode must be 'horizontal', 'vertical' or "
                              f"'horizontal_and_vertical', got {mode!r}")
@@ -69,8 +69,8 @@ class RandomTranslation(Layer):
     filling the uncovered border with zeros.
     """
 
-    def __init__(self, height_factor=0.1, width_factor=0.1):
-        super().__init__()
+    def __init__(self, height_factor=0.1, width_factor=0.1, name=None):
+        super().__init__(name)
         self.height_factor, self.width_factor = height_factor, width_factor
 
     def forward(self, x):

@@ -11,7 +11,9 @@ Layer, so their weights are trained, saved and moved with it (a residual
 block of two Dense layers, say).
 """
 
+import collections
 import numbers
+import re
 
 import numpy as np
 
@@ -28,8 +30,23 @@ def check_positive(layer, **values):
                              f", got {name}={value!r}")
 
 
+_names_taken = collections.Counter()     # Keras' rule: dense, dense_1, dense_2, ... in a session
+
+
+def _unique_name(cls):
+    # Keras' snake case: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, ReLU -> re_lu
+    base = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", cls.__name__)
+    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", base).lower()
+    count = _names_taken[base]
+    _names_taken[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
 class Layer:
-    def __init__(self):
+    def __init__(self, name=None):
+        if name is not None and not (isinstance(name, str) and name):
+            raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
+        self.name = name or _unique_name(type(self))
         self.training = True
         self.built = False
         self.device = "cpu"
@@ -142,4 +159,4 @@ class Layer:
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        return f"{type(self).__name__}({args}{', ' if args else ''}name={self.name!r})"

@@ -42,8 +42,8 @@ class Conv2D(Layer):
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform"):
-        super().__init__()
+                 kernel_initializer="glorot_uniform", name=None):
+        super().__init__(name)
         check_positive("Conv2D", filters=filters, kernel_size=kernel_size, strides=strides)
         self.filters, self.strides, self.padding = filters, strides, padding
         self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
@@ -78,8 +78,8 @@ class Conv1D(Layer):
     """`filters` kernels of length `kernel_size` over (N, C, L) sequences."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform"):
-        super().__init__()
+                 kernel_initializer="glorot_uniform", name=None):
+        super().__init__(name)
         check_positive("Conv1D", filters=filters, kernel_size=kernel_size, strides=strides)
         self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
         self.activation, self.use_bias, self.kernel_initializer = activation, use_bias, kernel_initializer

@@ -12,8 +12,8 @@ from .initializers import initial_weights
 class Dense(Layer):
     """Fully connected: y = activation(x @ kernel + bias), kernel (in_features, units)."""
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform"):
-        super().__init__()
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform", name=None):
+        super().__init__(name)
         check_positive("Dense", units=units)
         self.units, self.activation, self.use_bias = units, activation, use_bias
         self.kernel_initializer = kernel_initializer
@@ -46,8 +46,8 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Zeroes a share `rate` of its inputs while training (inverted dropout); identity in eval."""
 
-    def __init__(self, rate):
-        super().__init__()
+    def __init__(self, rate, name=None):
+        super().__init__(name)
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
         self.rate = rate
@@ -62,8 +62,8 @@ class Dropout(Layer):
 class Rescaling(Layer):
     """x * scale + offset, e.g. Rescaling(1 / 255) for uint8 images."""
 
-    def __init__(self, scale, offset=0.0):
-        super().__init__()
+    def __init__(self, scale, offset=0.0, name=None):
+        super().__init__(name)
         self.scale, self.offset = scale, offset
 
     def forward(self, x):

@@ -20,8 +20,8 @@ class BatchNormalization(Layer):
     Keras' defaults: momentum 0.99, epsilon 1e-3; the channel axis is 1 (NCHW).
     """
 
-    def __init__(self, momentum=0.99, epsilon=1e-3):
-        super().__init__()
+    def __init__(self, momentum=0.99, epsilon=1e-3, name=None):
+        super().__init__(name)
         self.momentum, self.epsilon = momentum, epsilon
 
     def build(self, input_shape):
@@ -58,8 +58,8 @@ class Normalization(Layer):
     (or given). Scales images to zero mean and unit variance per channel.
     """
 
-    def __init__(self, mean=None, variance=None):
-        super().__init__()
+    def __init__(self, mean=None, variance=None, name=None):
+        super().__init__(name)
         self.mean = None if mean is None else np.asarray(mean, np.float32).reshape(-1)
         self.variance = None if variance is None else np.asarray(variance, np.float32).reshape(-1)
 

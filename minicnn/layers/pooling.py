@@ -5,8 +5,8 @@ from .base import Layer, check_positive
 
 
 class MaxPooling2D(Layer):
-    def __init__(self, pool_size=2, strides=None, padding="valid"):
-        super().__init__()
+    def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
+        super().__init__(name)
         check_positive(type(self).__name__, pool_size=pool_size, **({} if strides is None else {"strides": strides}))
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
 

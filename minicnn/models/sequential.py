@@ -6,6 +6,7 @@ from ..autograd import no_grad
 from ..backend import get_backend
 from ..data import as_dataset, batches
 from ..io import saving
+from ..layers.base import Layer
 from ..layers.conv import check_channels_first, check_model_input
 from ..losses import get_loss
 from ..optimizers import get_optimizer
@@ -15,7 +16,9 @@ from . import training
 
 class Sequential:
     def __init__(self, layers=None, input_shape=None):
-        self.layers = list(layers or [])
+        self.layers = []
+        for layer in layers or []:
+            self.add(layer)
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.device = "cpu"
         self.optimizer = self.loss = None
@@ -28,7 +31,25 @@ class Sequential:
 
     # --- structure ---
     def add(self, layer):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential: a layer must be a mc.layers.Layer, got {type(layer).__name__}")
+        if any(other.name == layer.name and other is not layer for other in self.layers):
+            raise ValueError(f"Sequential: two layers named {layer.name!r}; names in a model must be unique")
         self.layers.append(layer)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by its name (Keras' model.get_layer("conv2d_1")) or by its index."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; the model's layers are {[layer.name for layer in self.layers]}")
+
+    def __repr__(self):
+        inside = "".join(f"\n  {layer!r}," for layer in self.layers)
+        shape = "" if self.input_shape is None else f", input_shape={self.input_shape}"
+        return f"Sequential([{inside}\n]{shape})"
 
     @property
     def built(self):
@@ -100,7 +121,7 @@ class Sequential:
         for layer, shape in zip(self.layers, self.output_shapes):
             count = sum(p.size for p in layer.parameters())
             total += count
-            rows.append((type(layer).__name__, str((None,) + tuple(shape)), f"{count:,}"))
+            rows.append((f"{layer.name} ({type(layer).__name__})", str((None,) + tuple(shape)), f"{count:,}"))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
         line = "-" * sum(widths)
         print_fn(line)
