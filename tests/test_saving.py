@@ -143,3 +143,19 @@ def test_saved_files_get_the_usual_permissions_and_stale_temporaries_go(tmp_path
     other.write_bytes(b"x")
     model.save(tmp_path / "m.npz")
     assert sorted(os.listdir(tmp_path)) == [other.name, "m.npz"]
+
+
+def test_a_compiled_model_loads_compiled(tmp_path):
+    model, x = trained_model()
+    model.compile(mc.optimizers.Adam(learning_rate=mc.schedules.CosineDecay(0.01, total_steps=40), beta_1=0.8),
+                  mc.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    y = np.arange(32) % 3
+    model.save(tmp_path / "m.npz")
+    loaded = mc.load_model(tmp_path / "m.npz")
+    assert type(loaded.optimizer) is mc.optimizers.Adam and loaded.optimizer.beta_1 == 0.8
+    assert isinstance(loaded.optimizer.lr, mc.schedules.CosineDecay) and loaded.optimizer.lr.total_steps == 40
+    assert loaded.loss.from_logits and loaded.metrics == ["accuracy"]
+    assert loaded.evaluate(x, y, return_dict=True) == pytest.approx(model.evaluate(x, y, return_dict=True))
+    plain = mc.Sequential([L.Flatten(), L.Dense(2)], input_shape=(1, 2, 2))
+    plain.save(tmp_path / "plain.npz")
+    assert mc.load_model(tmp_path / "plain.npz").loss is None       # not compiled: loads as it was

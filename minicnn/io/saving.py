@@ -10,6 +10,7 @@ a crashed save is removed by the next save of the same target.
 """
 
 import glob
+import inspect
 import json
 import os
 import secrets
@@ -75,10 +76,33 @@ def weight_arrays(model):
 
 
 def architecture(model):
-    return {"format": FORMAT, "version": VERSION,
+    spec = {"format": FORMAT, "version": VERSION,
             "input_shape": None if model.input_shape is None else list(model.input_shape),
             "layers": [{"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
                        for layer in model.layers]}
+    if model.loss is not None:          # compiled: saved too, so evaluate works right after load_model
+        spec["compile"] = {"optimizer": _described(model.optimizer), "loss": _described(model.loss),
+                           "metrics": list(model.metrics)}
+    return spec
+
+
+def _described(obj):
+    """{"class": ..., "config": ...} of an optimizer, loss or schedule: its constructor's arguments,
+    read back from the attributes of the same names (a schedule as lr is described in turn)."""
+    names = [n for n in inspect.signature(type(obj).__init__).parameters if n not in ("self", "params",
+                                                                                      "learning_rate")]
+    config = {n: getattr(obj, n) for n in names}
+    if callable(config.get("lr")):
+        config["lr"] = _described(config["lr"])
+    return {"class": type(obj).__name__, "config": config}
+
+
+def _rebuilt(description, classes):
+    config = dict(description["config"])
+    if isinstance(config.get("lr"), dict):
+        from .. import schedules
+        config["lr"] = _rebuilt(config["lr"], vars(schedules))
+    return classes[description["class"]](**config)
 
 
 def save_model(model, path):
@@ -160,6 +184,11 @@ def load_model(path):
         layers.append(LAYER_TYPES[entry["class"]](**entry["config"]))
     model = Sequential(layers, input_shape=spec["input_shape"])
     set_weight_arrays(model, arrays, path)
+    if "compile" in spec:
+        from .. import losses, optimizers
+        settings = spec["compile"]
+        model.compile(_rebuilt(settings["optimizer"], vars(optimizers)), _rebuilt(settings["loss"], vars(losses)),
+                      metrics=settings["metrics"])
     return model
 
 
