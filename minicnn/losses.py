@@ -18,10 +18,10 @@ class Loss:
     def __init__(self, from_logits=False):
         self.from_logits = from_logits
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
         if not self.from_logits:
             self._check_probabilities(y_pred)
-        return self.function(y_pred, y_true, from_logits=self.from_logits)
+        return self.function(y_pred, y_true, from_logits=self.from_logits, sample_weight=sample_weight)
 
     def check_labels(self, labels, output_shape):
         """Refuse a dataset's host labels that can't match outputs of `output_shape` (fit calls this once)."""

@@ -323,3 +323,24 @@ def test_reduce_lr_on_plateau_waits_patience_epochs():
         if epoch == 1:
             assert model.optimizer.learning_rate == 1.0
     assert model.optimizer.learning_rate == 0.3          # halved twice, then held at min_lr
+
+
+def test_class_weight_scales_each_image_loss_as_keras_does():
+    x, y = bars(32)
+    model = compiled()
+    logits = model(mc.tensor(x))
+    per_image = -np.log(np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(1, keepdims=True))[np.arange(32), y]
+    weights = np.where(y == 1, 3.0, 1.0).astype(np.float32)
+    weighted = mc.losses.SparseCategoricalCrossentropy(from_logits=True)(mc.tensor(y), logits, sample_weight=weights)
+    assert weighted.item() == pytest.approx(float(np.mean(per_image * weights)), rel=1e-5)
+
+    heard = []
+    spy = mc.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: heard.append(logs["loss"]))
+    again = compiled()
+    again.fit(x, y, epochs=1, batch_size=32, shuffle=False, verbose=0, class_weight={1: 3.0}, callbacks=[spy])
+    assert heard[0] == pytest.approx(float(np.mean(per_image * weights)), rel=1e-5)   # the same first batch
+    for bad in ({1: -1.0}, {"dog": 2.0}, [1.0, 2.0]):
+        with pytest.raises(ValueError, match="class_weight must be a dict"):
+            compiled().fit(x, y, verbose=0, class_weight=bad)
+    with pytest.raises(ValueError, match="class_weight names class 5, but the model has 2 classes"):
+        compiled().fit(x, y, verbose=0, class_weight={5: 2.0})

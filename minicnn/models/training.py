@@ -21,9 +21,11 @@ from ..callbacks import History
 from ..data import as_dataset, batches
 from ..layers import Activation, Conv2D, Dense, Sigmoid, Softmax
 from ..schedules import Schedule
+from ..tensor import Tensor
 
 
-def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuffle, callbacks, verbose):
+def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuffle, callbacks, verbose,
+        class_weight=None):
     if model.loss is None or model.optimizer is None:
         raise RuntimeError("fit: call model.compile(optimizer, loss, metrics) first")
     check_batch_size(batch_size, "fit")
@@ -62,6 +64,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     if isinstance(lr, Schedule) and getattr(lr, "total_steps", 0) is None:
         lr.total_steps = epochs * steps_per_epoch        # "the whole run" for schedules left open
 
+    weights = None if class_weight is None else _ClassWeights(class_weight)
     history = History()
     model.history = history
     callbacks = [history] + list(callbacks or [])
@@ -79,7 +82,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
                     callback.on_epoch_begin(epoch, {})
                 start = time.perf_counter()
                 logs = _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted,
-                                        callbacks)
+                                        callbacks, weights)
                 seconds = time.perf_counter() - start
                 if interrupted["hit"]:
                     if verbose:
@@ -101,6 +104,33 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     return history
 
 
+class _ClassWeights:
+    """fit's class_weight as one weight per image, looked up on the device: the table crosses once."""
+
+    def __init__(self, class_weight):
+        if not isinstance(class_weight, dict) or not all(
+                isinstance(k, (int, np.integer)) and k >= 0 and isinstance(v, (int, float)) and v >= 0
+                for k, v in class_weight.items()):
+            raise ValueError(f"fit: class_weight must be a dict {{class index: weight >= 0}}, got {class_weight!r}")
+        self.class_weight, self.table = class_weight, None
+
+    def __call__(self, labels, outputs):
+        xp = labels.xp
+        if self.table is None:
+            classes = max(outputs.shape[-1], 2)         # one sigmoid unit: classes 0 and 1
+            if max(self.class_weight, default=0) >= classes:
+                raise ValueError(f"fit: class_weight names class {max(self.class_weight)}, but the model has "
+                                 f"{classes} classes")
+            table = np.array([self.class_weight.get(k, 1.0) for k in range(classes)], np.float32)
+            self.table = outputs.backend.from_host(table)
+        index = labels.data
+        if index.ndim == 2 and index.shape[-1] > 1:     # one-hot labels
+            index = xp.argmax(index, axis=-1)
+        elif labels.dtype.kind == "f":                  # binary labels 0.0 / 1.0
+            index = xp.astype(index > 0.5, xp.int64)
+        return Tensor(xp.take(self.table, xp.reshape(index, (-1,)), axis=0), outputs.backend)
+
+
 def check_batch_size(batch_size, where):
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
@@ -114,14 +144,14 @@ def _warn_if_one_class(val, train):
                       f"(mc.data.image_folder does by default), or pass validation_data.", stacklevel=4)
 
 
-def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks):
+def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks, weights):
     model.train()
     loss_fn, optimizer = model.loss, model.optimizer
     total_loss, correct, seen = 0.0, 0.0, 0
     progress = _Progress(epoch, epochs, len(train), batch_size, verbose)
     for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
         out = model(xb)
-        loss = loss_fn(yb, out)
+        loss = loss_fn(yb, out, sample_weight=None if weights is None else weights(yb, out))
         value, hits = _read(loss, loss_fn.count_correct(yb, out) if model.metrics else None)
         if not math.isfinite(value):
             raise FloatingPointError(

@@ -14,8 +14,12 @@ from .activation import log_sigmoid, log_softmax
 EPSILON = 1e-7
 
 
-def binary_cross_entropy(y_pred, y_true, from_logits=False):
-    """-[y log p + (1 - y) log(1 - p)] averaged; y_pred and y_true shaped alike ((N,) or (N, 1))."""
+def binary_cross_entropy(y_pred, y_true, from_logits=False, sample_weight=None):
+    """-[y log p + (1 - y) log(1 - p)] averaged; y_pred and y_true shaped alike ((N,) or (N, 1)).
+
+    sample_weight (N,): each sample's loss is multiplied by its weight before the mean over the
+    batch (Keras' "sum over batch size"); fit's class_weight comes this way.
+    """
     y_pred = _check_pred(y_pred, "binary_cross_entropy")
     y_true = _labels(y_true, y_pred, "y_true", float_labels=True)
     if y_true.shape != y_pred.shape:
@@ -26,22 +30,26 @@ def binary_cross_entropy(y_pred, y_true, from_logits=False):
                              f"like y_pred")
     if from_logits:
         # with s = log_sigmoid(z): log(1 - sigmoid(z)) = s - z, so the loss is (1 - y) z - s
-        return ((1.0 - y_true) * y_pred - log_sigmoid(y_pred)).mean()
-    p = y_pred.clip(EPSILON, 1.0 - EPSILON)
-    return -(y_true * p.log() + (1.0 - y_true) * (1.0 - p).log()).mean()
+        losses = (1.0 - y_true) * y_pred - log_sigmoid(y_pred)
+    else:
+        p = y_pred.clip(EPSILON, 1.0 - EPSILON)
+        losses = -(y_true * p.log() + (1.0 - y_true) * (1.0 - p).log())
+    if sample_weight is None:
+        return losses.mean()
+    return _weighted_mean(losses.mean(axis=-1) if losses.ndim == 2 else losses, sample_weight)
 
 
-def categorical_cross_entropy(y_pred, y_true_onehot, from_logits=False):
+def categorical_cross_entropy(y_pred, y_true_onehot, from_logits=False, sample_weight=None):
     """-sum(y log p) per sample, averaged; y_pred and y_true_onehot both (N, classes)."""
     y_pred = _check_pred(y_pred, "categorical_cross_entropy", ndim=2)
     y_true = _labels(y_true_onehot, y_pred, "y_true_onehot", float_labels=True)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"categorical_cross_entropy: y_true_onehot has shape {y_true.shape}, "
                          f"wanted {y_pred.shape} like y_pred")
-    return _cross_entropy(y_pred, y_true, from_logits)
+    return _cross_entropy(y_pred, y_true, from_logits, sample_weight)
 
 
-def sparse_categorical_cross_entropy(y_pred, y_true_int, from_logits=False):
+def sparse_categorical_cross_entropy(y_pred, y_true_int, from_logits=False, sample_weight=None):
     """categorical_cross_entropy with integer labels (N,) or (N, 1) in [0, classes)."""
     y_pred = _check_pred(y_pred, "sparse_categorical_cross_entropy", ndim=2)
     labels = _labels(y_true_int, y_pred, "y_true_int", float_labels=False)
@@ -52,7 +60,7 @@ def sparse_categorical_cross_entropy(y_pred, y_true_int, from_logits=False):
     xp, backend = y_pred.xp, y_pred.backend
     hits = xp.reshape(labels.data, (n, 1)) == xp.reshape(backend.arange(classes, labels.dtype), (1, classes))
     onehot = Tensor(xp.astype(hits, y_pred.data.dtype), backend)
-    return _refuse_out_of_range(_cross_entropy(y_pred, onehot, from_logits), labels, classes)
+    return _refuse_out_of_range(_cross_entropy(y_pred, onehot, from_logits, sample_weight), labels, classes)
 
 
 def check_class_labels(host_labels, classes, name="y_true_int"):
@@ -82,13 +90,22 @@ def _refuse_out_of_range(loss, labels, classes):
     return loss + Tensor(poison, backend)
 
 
-def _cross_entropy(y_pred, y_true, from_logits):
+def _cross_entropy(y_pred, y_true, from_logits, sample_weight=None):
     if from_logits:
         log_p = log_softmax(y_pred, axis=-1)
     else:
         p = y_pred / y_pred.sum(axis=-1, keepdims=True)   # Keras renormalises the rows
         log_p = p.clip(EPSILON, 1.0 - EPSILON).log()
-    return -(y_true * log_p).sum(axis=-1).mean()
+    losses = -(y_true * log_p).sum(axis=-1)
+    return losses.mean() if sample_weight is None else _weighted_mean(losses, sample_weight)
+
+
+def _weighted_mean(losses, sample_weight):
+    """mean(weight * loss) over the batch; sample_weight is one number per sample."""
+    weights = sample_weight if isinstance(sample_weight, Tensor) else tensor(sample_weight, device=losses.device)
+    if weights.shape != losses.shape:
+        raise ValueError(f"sample_weight has shape {weights.shape}, wanted {losses.shape}: one weight per sample")
+    return (losses * weights.astype(losses.dtype)).mean()
 
 
 def _check_pred(y_pred, name, ndim=None):
