@@ -1,19 +1,20 @@
 """mc.layers: Keras-style building blocks for mc.Sequential (NCHW throughout)."""
 
 from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .augmentation import RandomFlip, RandomRotate90, RandomTranslation
+from .augmentation import RandomContrast, RandomFlip, RandomRotate90, RandomRotation, RandomTranslation, RandomZoom
 from .base import Layer
 from .conv import Conv1D, Conv2D
-from .core import Dense, Dropout, Flatten, Rescaling
+from .core import Dense, Dropout, Flatten, Rescaling, Resizing
 from .normalization import BatchNormalization, Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 
 __all__ = ["Layer", "LAYER_TYPES", "Activation", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "RandomFlip",
-           "RandomRotate90", "RandomTranslation", "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "Rescaling",
+           "RandomRotate90", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast", "Resizing", "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "Rescaling",
            "BatchNormalization", "Normalization", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "MaxPooling2D"]
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
     Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, RandomFlip, RandomRotate90, RandomTranslation,
+    RandomRotation, RandomZoom, RandomContrast, Resizing,
     Conv1D, Conv2D, Dense, Dropout, Flatten, Rescaling, BatchNormalization, Normalization,
     AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D)}

@@ -1,6 +1,6 @@
 """Data augmentation as layers: random changes to the training images, none at inference.
 
-Each image of a batch gets its own random flip, rotation or shift, drawn from
+Each image of a batch gets its own random flip, rotation, zoom, contrast or shift, drawn from
 minicnn's seeded generator. The lecture's "invariance to translation" is
 learnt from shifted copies; aerial scenes, which have no "up", also from
 flips and 90-degree rotations. These layers act on input images: nothing
@@ -10,6 +10,7 @@ before them is trained, so they pass no gradient.
 import numpy as np
 
 from .. import random
+from ..ops.sampling import FILL_MODES, sample
 from ..tensor import Tensor, floating
 from .base import Layer
 
@@ -89,3 +90,116 @@ class RandomTranslation(Layer):
 
     def get_config(self):
         return {"height_factor": self.height_factor, "width_factor": self.width_factor}
+
+
+def _range(factor, name, low=None):
+    """Keras' factor: a number f means (-f, f); a pair (lower, upper) is taken as it is."""
+    lower, upper = (-factor, factor) if isinstance(factor, (int, float)) else tuple(factor)
+    if not lower <= upper or (low is not None and lower < low):
+        raise ValueError(f"{name}: factor {factor!r} does not give a range (lower <= upper"
+                         + ("" if low is None else f", lower >= {low}") + ")")
+    return float(lower), float(upper)
+
+
+def _grid(x, out_hw):
+    """Output pixel centres relative to the image centre, as device arrays (1, OH, 1) and (1, 1, OW)."""
+    xp, backend = x.xp, x.backend
+    oh, ow = out_hw
+    ys = xp.astype(backend.arange(oh), backend.dtype("float32")) - (oh - 1) / 2
+    xs = xp.astype(backend.arange(ow), backend.dtype("float32")) - (ow - 1) / 2
+    return xp.reshape(ys, (1, oh, 1)), xp.reshape(xs, (1, 1, ow))
+
+
+def _per_image_numbers(x, values):
+    """(N,) host numbers as a device array (N, 1, 1)."""
+    return x.backend.from_host(np.asarray(values, np.float32).reshape(-1, 1, 1))
+
+
+class RandomRotation(Layer):
+    """Rotate each training image by a random angle: factor f turns by up to f * 360 degrees either
+    way ((lower, upper) for another range); positive is counter-clockwise, as in Keras. The corners
+    left uncovered are filled by `fill_mode` (minicnn/ops/sampling.py)."""
+
+    def __init__(self, factor, fill_mode="reflect", fill_value=0.0, name=None):
+        super().__init__(name)
+        self.factor, self.fill_mode, self.fill_value = factor, fill_mode, fill_value
+        self.range = _range(factor, "RandomRotation")
+        if fill_mode not in FILL_MODES:
+            raise ValueError(f"RandomRotation: fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        x = floating(x)
+        xp = x.xp
+        lower, upper = self.range
+        angles = 2 * np.pi * (lower + (upper - lower) * random.uniform(x.shape[0]))
+        cos, sin = _per_image_numbers(x, np.cos(angles)), _per_image_numbers(x, np.sin(angles))
+        dy, dx = _grid(x, x.shape[2:])
+        h, w = x.shape[2:]
+        # the input point each output pixel shows: the pixel turned back by the angle
+        ys = (h - 1) / 2 + cos * dy + sin * dx
+        xs = (w - 1) / 2 - sin * dy + cos * dx
+        ys, xs = xp.broadcast_to(ys, (x.shape[0], h, w)), xp.broadcast_to(xs, (x.shape[0], h, w))
+        return Tensor(sample(x.backend, x.data, ys, xs, self.fill_mode, self.fill_value), x.backend)
+
+    def get_config(self):
+        return {"factor": self.factor, "fill_mode": self.fill_mode, "fill_value": self.fill_value}
+
+
+class RandomZoom(Layer):
+    """Zoom each training image by a random factor: height_factor f zooms by 1 + u with u in
+    (-f, f) (positive zooms out, as in Keras); width_factor=None keeps the aspect ratio."""
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect", fill_value=0.0, name=None):
+        super().__init__(name)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self.fill_mode, self.fill_value = fill_mode, fill_value
+        self.ranges = (_range(height_factor, "RandomZoom", low=-1.0),
+                       None if width_factor is None else _range(width_factor, "RandomZoom", low=-1.0))
+        if fill_mode not in FILL_MODES:
+            raise ValueError(f"RandomZoom: fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        x = floating(x)
+        xp, n, (h, w) = x.xp, x.shape[0], x.shape[2:]
+        (low, high), width = self.ranges
+        zoom_h = 1 + low + (high - low) * random.uniform(n)
+        zoom_w = zoom_h if width is None else 1 + width[0] + (width[1] - width[0]) * random.uniform(n)
+        dy, dx = _grid(x, (h, w))
+        ys = xp.broadcast_to((h - 1) / 2 + _per_image_numbers(x, zoom_h) * dy, (n, h, w))
+        xs = xp.broadcast_to((w - 1) / 2 + _per_image_numbers(x, zoom_w) * dx, (n, h, w))
+        return Tensor(sample(x.backend, x.data, ys, xs, self.fill_mode, self.fill_value), x.backend)
+
+    def get_config(self):
+        return {"height_factor": self.height_factor, "width_factor": self.width_factor,
+                "fill_mode": self.fill_mode, "fill_value": self.fill_value}
+
+
+class RandomContrast(Layer):
+    """Scale each training image's deviations from its mean (per channel) by a random factor in
+    (1 - f, 1 + f), then clip to value_range, as Keras does."""
+
+    def __init__(self, factor, value_range=(0, 255), name=None):
+        super().__init__(name)
+        self.factor, self.value_range = factor, tuple(value_range)
+        lower, upper = (factor, factor) if isinstance(factor, (int, float)) else tuple(factor)
+        self.range = (1 - lower, 1 + upper)             # Keras: contrast in [1 - lower, 1 + upper]
+        if not 0 <= self.range[0] <= self.range[1]:
+            raise ValueError(f"RandomContrast: factor {factor!r} must give contrasts 0 <= 1 - lower <= 1 + upper")
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        x = floating(x)
+        xp = x.xp
+        low, high = self.range
+        contrast = x.backend.from_host((low + (high - low) * random.uniform(x.shape[0])).reshape(-1, 1, 1, 1))
+        mean = xp.mean(x.data, axis=(2, 3), keepdims=True)
+        out = xp.clip((x.data - mean) * contrast + mean, float(self.value_range[0]), float(self.value_range[1]))
+        return Tensor(out, x.backend)
+
+    def get_config(self):
+        return {"factor": self.factor, "value_range": list(self.value_range)}

@@ -3,7 +3,8 @@
 import numpy as np
 
 from .. import functional as F
-from ..tensor import floating
+from ..ops.sampling import sample
+from ..tensor import Tensor, floating
 from .activations import activation_function
 from .base import Layer, check_positive
 from .initializers import initial_weights
@@ -71,3 +72,30 @@ class Rescaling(Layer):
 
     def get_config(self):
         return {"scale": self.scale, "offset": self.offset}
+
+
+class Resizing(Layer):
+    """Images resized to (height, width), bilinear with half-pixel centres (Keras' Resizing); no gradient
+    passes, as for the augmentation layers: it is meant for a model's input images."""
+
+    def __init__(self, height, width, name=None):
+        super().__init__(name)
+        check_positive("Resizing", height=height, width=width)
+        self.height, self.width = height, width
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"Resizing expects images (N, C, H, W), got shape {x.shape}")
+        x = floating(x)
+        xp, backend, n, (h, w) = x.xp, x.backend, x.shape[0], x.shape[2:]
+        if (h, w) == (self.height, self.width):
+            return x
+        f32 = backend.dtype("float32")
+        ys = (xp.astype(backend.arange(self.height), f32) + 0.5) * (h / self.height) - 0.5
+        xs = (xp.astype(backend.arange(self.width), f32) + 0.5) * (w / self.width) - 0.5
+        ys = xp.broadcast_to(xp.reshape(ys, (1, -1, 1)), (n, self.height, self.width))
+        xs = xp.broadcast_to(xp.reshape(xs, (1, 1, -1)), (n, self.height, self.width))
+        return Tensor(sample(backend, x.data, ys, xs, "nearest"), backend)
+
+    def get_config(self):
+        return {"height": self.height, "width": self.width}
