@@ -159,3 +159,23 @@ def test_a_compiled_model_loads_compiled(tmp_path):
     plain = mc.Sequential([L.Flatten(), L.Dense(2)], input_shape=(1, 2, 2))
     plain.save(tmp_path / "plain.npz")
     assert mc.load_model(tmp_path / "plain.npz").loss is None       # not compiled: loads as it was
+
+
+def test_state_dict_round_trip_and_strict_loading():
+    model, x = trained_model()
+    state = model.state_dict()
+    assert "2.kernel" in state and "3.moving_mean" in state
+    assert [name for name, _ in model.named_parameters()][:2] == ["2.kernel", "2.bias"]
+    mc.manual_seed(9)
+    other, _ = trained_model()
+    other.load_state_dict(state)
+    np.testing.assert_array_equal(other.predict(x), model.predict(x))
+    missing = {k: v for k, v in state.items() if k != "2.bias"}
+    with pytest.raises(ValueError, match=r"missing \['2.bias'\]"):
+        other.load_state_dict(missing)
+    with pytest.raises(ValueError, match=r"not in the model \['9.kernel'\]"):
+        other.load_state_dict({**state, "9.kernel": np.zeros(1)})
+    before = other.get_weights()
+    with pytest.raises(ValueError, match=r"weight 8.kernel has shape \(2, 2\), the model wants \(6, 3\)"):
+        other.load_state_dict({**state, "8.kernel": np.zeros((2, 2))})
+    assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), before))     # nothing half-written

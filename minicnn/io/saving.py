@@ -67,12 +67,8 @@ def _alive(pid):
 
 
 def weight_arrays(model):
-    """Host copies of every parameter and buffer, keyed "<layer index>.<name>"."""
-    arrays = {}
-    for i, layer in enumerate(model.layers):
-        for name, tensor in layer.named_weights():
-            arrays[f"{i}.{name}"] = tensor.numpy()
-    return arrays
+    """Host copies of every parameter and buffer, keyed "<layer index>.<name>" (the model's state_dict)."""
+    return {name: tensor.numpy() for name, tensor in model.named_weights()}
 
 
 def architecture(model):
@@ -201,13 +197,15 @@ def load_weights(model, path):
 def set_weight_arrays(model, arrays, source):
     if not model.built:
         raise ValueError("load_weights: build the model first (pass input_shape or call it on a batch)")
-    expected = weight_arrays(model)
-    if set(expected) != set(arrays):
-        raise ValueError(f"{source}: weights {sorted(arrays)} do not match the model's {sorted(expected)}")
-    for i, layer in enumerate(model.layers):
-        for name, tensor in layer.named_weights():
-            value = arrays[f"{i}.{name}"]
-            if value.shape != tensor.shape:
-                raise ValueError(f"{source}: weight {i}.{name} has shape {value.shape}, "
-                                 f"the model wants {tensor.shape}")
-            tensor.data = tensor.backend.from_host(value.astype(tensor.dtype))
+    named = dict(model.named_weights())
+    missing, extra = sorted(set(named) - set(arrays)), sorted(set(arrays) - set(named))
+    if missing or extra:
+        raise ValueError(f"{source}: the weights do not match the model's: "
+                         + "; ".join(part for part in (f"missing {missing}" if missing else "",
+                                                       f"not in the model {extra}" if extra else "") if part))
+    for name, tensor in named.items():          # every shape checked before any weight changes
+        if np.shape(arrays[name]) != tensor.shape:
+            raise ValueError(f"{source}: weight {name} has shape {np.shape(arrays[name])}, "
+                             f"the model wants {tensor.shape}")
+    for name, tensor in named.items():
+        tensor.data = tensor.backend.from_host(np.asarray(arrays[name]).astype(tensor.dtype))

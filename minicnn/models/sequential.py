@@ -87,6 +87,24 @@ class Sequential:
         unique = {id(p): p for layer in self.layers for p in layer.parameters()}
         return list(unique.values())
 
+    def named_parameters(self):
+        """(name, tensor) of every trained parameter: "0.kernel", "2.inner.bias" (PyTorch's names)."""
+        for i, layer in enumerate(self.layers):
+            yield from ((f"{i}.{name}", tensor) for name, tensor in layer.named_parameters())
+
+    def named_weights(self):
+        """(name, tensor) of every parameter and buffer: the keys of state_dict and of saved files."""
+        for i, layer in enumerate(self.layers):
+            yield from ((f"{i}.{name}", tensor) for name, tensor in layer.named_weights())
+
+    def state_dict(self):
+        """{name: host NumPy copy} of every parameter and buffer (PyTorch's state_dict)."""
+        return saving.weight_arrays(self)
+
+    def load_state_dict(self, state):
+        """Set every weight from {name: array}; a missing or extra name, or another shape, is an error."""
+        saving.set_weight_arrays(self, state, "load_state_dict")
+
     def train(self, mode=True):
         for layer in self.layers:
             layer.train(mode)
