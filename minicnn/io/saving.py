@@ -19,6 +19,7 @@ import zipfile
 import numpy as np
 
 FORMAT = "minicnn-sequential"
+CODE_FORMAT = "minicnn-model"       # the weights of a Model subclass, whose architecture is code
 VERSION = 1
 MAX_EXPANSION = 100     # np.savez stores entries uncompressed: a file that expands more is not ours
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
@@ -72,10 +73,15 @@ def weight_arrays(model):
 
 
 def architecture(model):
-    spec = {"format": FORMAT, "version": VERSION,
-            "input_shape": None if model.input_shape is None else list(model.input_shape),
-            "layers": [{"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
-                       for layer in model.layers]}
+    from ..models import Sequential
+
+    if isinstance(model, Sequential):
+        spec = {"format": FORMAT, "version": VERSION,
+                "input_shape": None if model.input_shape is None else list(model.input_shape),
+                "layers": [{"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
+                           for layer in model.layers]}
+    else:                               # a model written as code: its architecture is the code
+        spec = {"format": CODE_FORMAT, "version": VERSION, "class": type(model).__name__}
     if model.loss is not None:          # compiled: saved too, so evaluate works right after load_model
         spec["compile"] = {"optimizer": _described(model.optimizer), "loss": _described(model.loss),
                            "metrics": list(model.metrics)}
@@ -166,6 +172,10 @@ def load_model(path):
         spec = json.loads(str(arrays.pop("__architecture__")))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not a minicnn model file (its architecture is not JSON: {error})") from None
+    if isinstance(spec, dict) and spec.get("format") == CODE_FORMAT:
+        name = spec.get("class", "Model")
+        raise ValueError(f"{path}: the weights of a {name} model, whose architecture is code: construct it "
+                         f"(model = {name}(...)) and call model.load_weights(path)")
     if not isinstance(spec, dict) or spec.get("format") != FORMAT:
         raise ValueError(f"{path}: not a minicnn model file (format "
                          f"{spec.get('format') if isinstance(spec, dict) else spec!r})")

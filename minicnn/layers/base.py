@@ -43,12 +43,13 @@ def _unique_name(cls):
 
 
 class Layer:
+    built = False               # set on a layer's first call, once its weights exist
+
     def __init__(self, name=None):
         if name is not None and not (isinstance(name, str) and name):
             raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
         self.name = name or _unique_name(type(self))
         self.training = True
-        self.built = False
         self.device = "cpu"
         self.params = {}        # name -> Tensor updated by the optimizer (kernel, bias, ...)
         self.buffers = {}       # name -> Tensor saved with the model but not trained (moving_mean, ...)

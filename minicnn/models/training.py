@@ -19,7 +19,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..callbacks import History
 from ..data import as_dataset, batches
-from ..layers import Activation, Conv2D, Dense, Sigmoid, Softmax
+from ..layers.conv import check_model_input
 from ..schedules import Schedule
 from ..tensor import Tensor
 
@@ -54,6 +54,13 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
         val = as_dataset(validation_data, name="validation_data")
         if len(val) == 0:
             raise ValueError("fit: validation_data holds no images")
+    for data in (train, val):           # images, not feature maps: a channels-last batch is refused here
+        if data is not None:
+            check_model_input(data.images.shape)
+    if not model.built:                 # weights are made by a first pass, before the optimizer needs them
+        model.build(train.images.shape[1:])
+    if model.optimizer.params is None:
+        model.optimizer.bind(model.parameters())
     if model.output_shapes:             # built: every label checked on the host once, not on the device each step
         for data in (train, val):
             if data is not None and data.labels is not None:
@@ -193,11 +200,12 @@ def evaluate(model, dataset, batch_size):
     if model.loss is None:
         raise RuntimeError("evaluate: call model.compile(optimizer, loss, metrics) first")
     check_batch_size(batch_size, "evaluate")
+    check_model_input(dataset.images.shape)
     if dataset.labels is None:
         raise ValueError("evaluate: the data has no labels")
     if len(dataset) == 0:
         raise ValueError("evaluate: the data holds no images")
-    was_training = model.layers[0].training if model.layers else True
+    was_training = model.training
     model.eval()
     total_loss, correct, seen = 0.0, 0.0, 0
     with no_grad():
@@ -212,32 +220,6 @@ def evaluate(model, dataset, batch_size):
     if model.metrics:
         logs["accuracy"] = correct / max(seen, 1)
     return logs
-
-
-def check_loss_matches_last_activation(model, loss):
-    """Catch probabilities fed to a from_logits loss, and logits fed to a probability loss."""
-    if not model.layers:
-        return
-    last = model.layers[-1]
-    if isinstance(last, (Dense, Conv2D, Activation)):
-        activation = last.activation if last.activation != "linear" else None
-    elif isinstance(last, Softmax):
-        activation = "softmax"
-    elif isinstance(last, Sigmoid):
-        activation = "sigmoid"
-    else:
-        return
-    name = type(loss).__name__
-    if loss.from_logits and activation in ("softmax", "sigmoid"):
-        raise ValueError(f"{name}(from_logits=True), but the last layer applies {activation}, so the model outputs "
-                         f"probabilities: use {name}(from_logits=False), or drop the {activation}")
-    if not loss.from_logits and activation is None:
-        raise ValueError(f"{name}(from_logits=False) expects probabilities, but the last layer {last!r} has no "
-                         f"activation, so the model outputs logits: use {name}(from_logits=True), "
-                         f"or activation='{loss.activation}'")
-    if isinstance(last, Dense) and last.units == 1 and activation == "softmax":
-        raise ValueError("softmax over a single unit always outputs 1: use activation='sigmoid' "
-                         "with BinaryCrossentropy")
 
 
 @contextmanager

@@ -1,0 +1,172 @@
+"""mc.Model: a network as code (PyTorch's Module, Keras' Model), with compile / fit / evaluate / predict.
+
+    class Net(mc.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = mc.layers.Conv2D(8, 3, activation="relu")
+            self.head = mc.layers.Dense(2)
+
+        def forward(self, x):                      # or call(self, x), as Keras names it
+            return self.head(mc.F.flatten(self.conv(x)))
+
+Layers held in attributes (or lists, tuples, dicts of them) are the model's children: their
+weights are trained, saved, moved by `.to` and switched by `train()`/`eval()` with it.
+mc.Sequential is the Model whose forward applies a list of layers in turn.
+"""
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..data import as_dataset, batches
+from ..io import saving
+from ..layers.base import Layer
+from ..layers.conv import check_model_input
+from ..losses import get_loss
+from ..optimizers import get_optimizer
+from ..tensor import Tensor, zeros
+from . import training
+
+
+class Model(Layer):
+    output_shapes = None        # the shapes (no batch axis) of the last call's outputs
+
+    def __init__(self, name=None):
+        super().__init__(name)
+        self.optimizer = self.loss = None
+        self.metrics = []
+        self.stop_training = False
+        self.history = None
+        self.input_shape = None
+
+    # --- what a subclass writes ---
+    def forward(self, x):
+        if type(self).call is not Model.call:
+            return self.call(x)
+        raise NotImplementedError(f"{type(self).__name__}: write forward(self, x) (or call(self, x), as in Keras)")
+
+    def call(self, x):
+        raise NotImplementedError(f"{type(self).__name__}: write call(self, x) (or forward(self, x))")
+
+    # --- structure ---
+    def __call__(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{type(self).__name__} expects a mc.Tensor, got {type(x).__name__}; "
+                            f"wrap data with mc.tensor(...)")
+        if self.input_shape is None:
+            self.input_shape = x.shape[1:]
+        out = self.forward(x)
+        self.output_shapes = [out.shape[1:]]
+        return out
+
+    @property
+    def built(self):
+        layers = [layer for _, layer in self.children()]
+        return bool(layers) and all(layer.built for layer in layers)
+
+    def build(self, input_shape):
+        """Create every weight for inputs of shape (C, H, W) (no batch axis): one pass over zeros."""
+        self.input_shape = tuple(input_shape)
+        was_training = self.training
+        self.eval()
+        with no_grad():
+            self(zeros(1, *self.input_shape, device=self.device))
+        self.train(was_training)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by its name (Keras' model.get_layer("conv2d_1")) or by its place among the children."""
+        layers = [layer for _, layer in self.children()]
+        if index is not None:
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; the model's layers are {[layer.name for layer in layers]}")
+
+    def count_params(self):
+        """The number of trained numbers (weights and biases), as Keras' model.count_params()."""
+        return sum(p.size for p in self.parameters())
+
+    def summary(self, print_fn=print):
+        """Print each layer with its parameter count, and the total (returns None, as Keras)."""
+        rows = [(f"{name}: {layer.name} ({type(layer).__name__})", f"{sum(p.size for p in layer.parameters()):,}")
+                for name, layer in self.children()]
+        _print_table([("Layer (type)", "Param #")] + rows, print_fn)
+        print_fn(f"Total params: {self.count_params():,}")
+
+    def state_dict(self):
+        """{name: host NumPy copy} of every parameter and buffer ("conv.kernel", "0.bias")."""
+        return saving.weight_arrays(self)
+
+    def load_state_dict(self, state):
+        """Set every weight from {name: array}; a missing or extra name, or another shape, is an error."""
+        saving.set_weight_arrays(self, state, "load_state_dict")
+
+    # --- training (models/training.py holds the loop) ---
+    def compile(self, optimizer="adam", loss=None, metrics=None):
+        """Choose the optimizer (bound to the model's parameters when it has none), the loss and metrics."""
+        self.loss = get_loss(loss)
+        self.optimizer = get_optimizer(optimizer)
+        if self.optimizer.params is None and self.built:
+            self.optimizer.bind(self.parameters())          # else fit binds it once the weights exist
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
+        unknown = [m for m in metrics if m not in ("accuracy", "acc")]
+        if unknown:
+            raise ValueError(f"metrics: only 'accuracy' is available, got {unknown}")
+        self.metrics = ["accuracy"] if metrics else []
+        return self
+
+    def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0, shuffle=True,
+            callbacks=None, verbose=1, class_weight=None):
+        """Train for `epochs` passes over the data; returns a History (also kept as model.history).
+
+        class_weight {class: weight}: each training image's loss is multiplied by its class's
+        weight (1 for classes not named), as in Keras; validation is not weighted.
+        """
+        return training.fit(self, x, y, epochs, batch_size, validation_data, validation_split, shuffle,
+                            callbacks, verbose, class_weight)
+
+    def evaluate(self, x, y=None, batch_size=32, verbose=0, return_dict=False):
+        """Loss (and accuracy, if compiled with it) over the data, in inference mode."""
+        logs = training.evaluate(self, as_dataset(x, y), batch_size)
+        if verbose:
+            print(" - ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        return logs["loss"] if len(logs) == 1 else list(logs.values())
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """The model's outputs for every input, as a host NumPy array."""
+        training.check_batch_size(batch_size, "predict")
+        dataset = as_dataset(x)
+        check_model_input(dataset.images.shape)
+        was_training = self.training
+        self.eval()
+        outputs = []
+        with no_grad():
+            for xb, _ in batches(dataset, batch_size, self.device):
+                outputs.append(self(xb).numpy())
+        self.train(was_training)
+        return np.concatenate(outputs) if outputs else np.zeros((0,))
+
+    # --- files ---
+    def save(self, path):
+        """A model written as code saves its weights (and its class's name); Sequential its layers too."""
+        saving.save_model(self, path)
+
+    def save_weights(self, path):
+        saving.save_weights(self, path)
+
+    def load_weights(self, path):
+        saving.load_weights(self, path)
+
+
+def _print_table(rows, print_fn):
+    widths = [max(len(row[i]) for row in rows) + 2 for i in range(len(rows[0]))]
+    line = "-" * sum(widths)
+    print_fn(line)
+    for i, row in enumerate(rows):
+        print_fn("".join(cell.ljust(width) if k < len(row) - 1 else cell.rjust(width)
+                         for k, (cell, width) in enumerate(zip(row, widths))))
+        if i == 0:
+            print_fn("=" * sum(widths))
+    print_fn(line)
