@@ -14,6 +14,7 @@ Where to read each one:
 import functools
 
 from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, relu_, sigmoid, softmax, tanh
+from .ops.concat import concatenate
 from .ops.conv import conv1d, conv2d
 from .ops.dropout import dropout
 from .ops.linear import flatten, linear
@@ -43,5 +44,5 @@ def _takes_a_tensor(function):
 __all__ = [
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "dropout", "linear", "flatten", "batch_norm",
     "relu", "relu_", "leaky_relu", "sigmoid", "log_sigmoid", "tanh", "softmax", "log_softmax",
-    "binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy",
+    "binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy", "concatenate",
 ]

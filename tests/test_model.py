@@ -81,3 +81,60 @@ def test_call_is_accepted_as_keras_names_it_and_forward_is_required():
             entry()
     inner = KerasNet()                   # feature maps inside a network are not second-guessed
     assert inner(mc.zeros(2, 256, 4, 4)).shape == (2, 2)
+
+
+def _residual(seed=0):
+    mc.manual_seed(seed)
+    inputs = mc.Input(shape=(1, 8, 8))
+    h = L.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    skip = h
+    h = L.Conv2D(4, 3, padding="same")(h)
+    h = L.ReLU()(L.Add()([h, skip]))                                     # a residual block
+    gate = L.Activation("sigmoid")(L.Conv2D(4, 1)(h))
+    h = L.Concatenate(axis=1)([L.Multiply()([h, gate]), inputs])       # two branches side by side
+    outputs = L.Dense(2)(L.Flatten()(L.MaxPooling2D(2)(h)))
+    return mc.Model(inputs, outputs)
+
+
+def test_a_functional_residual_network_trains_summarises_and_round_trips(tmp_path):
+    model = _residual()
+    model.compile(mc.optimizers.Adam(learning_rate=0.01), mc.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    x, y = bars(96)
+    history = model.fit(x, y, epochs=6, batch_size=16, validation_data=bars(48, seed=1), verbose=0)
+    assert history.history["val_accuracy"][-1] > 0.85
+    lines = []
+    model.summary(print_fn=lines.append)
+    add = next(node for node in model.nodes if isinstance(node.layer, L.Add))
+    sources = [t.layer.name for t in add.inputs]
+    assert len(sources) == 2 and all(name.startswith("conv2d") for name in sources)
+    assert any(line.startswith(f"{add.layer.name} (Add)") and line.endswith(", ".join(sources)) for line in lines)
+    assert any(line.startswith("concatenate") and line.endswith(", input") for line in lines)
+    model.save(tmp_path / "residual.npz")
+    loaded = mc.load_model(tmp_path / "residual.npz")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.evaluate(x, y, return_dict=True) == pytest.approx(model.evaluate(x, y, return_dict=True))
+    assert [name for name, _ in loaded.named_parameters()] == [name for name, _ in model.named_parameters()]
+
+
+def test_merge_layers_pass_gradients_to_every_branch(device):
+    rng = np.random.default_rng(4)
+    a, b = (mc.tensor(rng.normal(size=(2, 3, 2, 2)), dtype="float64", device=device, requires_grad=True)
+            for _ in range(2))
+    for layer in (L.Add(), L.Multiply(), L.Concatenate(axis=1), L.Concatenate(axis=-1)):
+        assert mc.gradcheck(lambda s, t, merge=layer: merge([s, t]), a, b)
+    np.testing.assert_array_equal(L.Concatenate(axis=1)([a, b]).numpy(), np.concatenate([a.numpy(), b.numpy()], 1))
+    with pytest.raises(ValueError, match="Add: the inputs must have the same shape"):
+        L.Add()([a, mc.zeros(2, 3, 2, 1, device=device)])
+    with pytest.raises(ValueError, match="must match except along that axis"):
+        L.Concatenate(axis=1)([a, mc.zeros(2, 3, 2, 1, device=device)])
+    with pytest.raises(TypeError, match="takes a list of two or more"):
+        L.Add()(a)
+
+
+def test_model_of_inputs_and_outputs_checks_what_it_is_given():
+    with pytest.raises(TypeError, match=r"Model\(inputs, outputs\) takes the mc.Input"):
+        mc.Model(mc.zeros(1, 2), mc.zeros(1, 2))
+    stray = L.Dense(2)(mc.Input(shape=(3,)))
+    with pytest.raises(ValueError, match="depend on an Input that is not `inputs`"):
+        mc.Model(mc.Input(shape=(3,)), stray)

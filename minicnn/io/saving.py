@@ -20,6 +20,7 @@ import numpy as np
 
 FORMAT = "minicnn-sequential"
 CODE_FORMAT = "minicnn-model"       # the weights of a Model subclass, whose architecture is code
+FUNCTIONAL_FORMAT = "minicnn-functional"    # mc.Model(inputs, outputs): layers and the graph between them
 VERSION = 1
 MAX_EXPANSION = 100     # np.savez stores entries uncompressed: a file that expands more is not ours
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
@@ -75,7 +76,15 @@ def weight_arrays(model):
 def architecture(model):
     from ..models import Sequential
 
-    if isinstance(model, Sequential):
+    if model.nodes is not None:         # functional: the layers, and which of them reads which
+        position = {id(node): i for i, node in enumerate(model.nodes)}
+        layers = {id(node.layer): node.layer for node in model.nodes}.values()
+        spec = {"format": FUNCTIONAL_FORMAT, "version": VERSION, "input_shape": list(model.input_shape),
+                "layers": [{"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
+                           for layer in layers],
+                "nodes": [{"layer": node.layer.name, "as_list": node.as_list,
+                           "inputs": [position.get(id(t), -1) for t in node.inputs]} for node in model.nodes]}
+    elif isinstance(model, Sequential):
         spec = {"format": FORMAT, "version": VERSION,
                 "input_shape": None if model.input_shape is None else list(model.input_shape),
                 "layers": [{"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
@@ -86,6 +95,18 @@ def architecture(model):
         spec["compile"] = {"optimizer": _described(model.optimizer), "loss": _described(model.loss),
                            "metrics": list(model.metrics)}
     return spec
+
+
+def _functional(spec, layers):
+    """mc.Model(inputs, outputs) again: the saved layer calls replayed on a new Input, in order."""
+    from ..models import Input, Model
+
+    by_name = {layer.name: layer for layer in layers}
+    inputs, made = Input(spec["input_shape"]), []
+    for node in spec["nodes"]:
+        sources = [inputs if i == -1 else made[i] for i in node["inputs"]]
+        made.append(by_name[node["layer"]](sources if node["as_list"] else sources[0]))
+    return Model(inputs, made[-1])
 
 
 def _described(obj):
@@ -176,7 +197,7 @@ def load_model(path):
         name = spec.get("class", "Model")
         raise ValueError(f"{path}: the weights of a {name} model, whose architecture is code: construct it "
                          f"(model = {name}(...)) and call model.load_weights(path)")
-    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
+    if not isinstance(spec, dict) or spec.get("format") not in (FORMAT, FUNCTIONAL_FORMAT):
         raise ValueError(f"{path}: not a minicnn model file (format "
                          f"{spec.get('format') if isinstance(spec, dict) else spec!r})")
     if spec.get("version") != VERSION:
@@ -188,7 +209,10 @@ def load_model(path):
             raise ValueError(f"{path}: unknown layer type {entry['class']!r} (a layer class of your own? "
                              f"build the model in code and call model.load_weights(path))")
         layers.append(LAYER_TYPES[entry["class"]](**entry["config"]))
-    model = Sequential(layers, input_shape=spec["input_shape"])
+    if spec["format"] == FUNCTIONAL_FORMAT:
+        model = _functional(spec, layers)
+    else:
+        model = Sequential(layers, input_shape=spec["input_shape"])
     set_weight_arrays(model, arrays, path)
     if "compile" in spec:
         from .. import losses, optimizers

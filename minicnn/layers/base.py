@@ -93,6 +93,9 @@ class Layer:
     # --- shared machinery ---
     def __call__(self, x):
         if not isinstance(x, Tensor):
+            from ..models.functional import call_symbolically, is_symbolic
+            if is_symbolic(x):          # building a functional model: mc.Input(...) and what follows
+                return call_symbolically(self, x)
             raise TypeError(f"{type(self).__name__} expects a mc.Tensor, got {type(x).__name__}")
         if not self.built:
             self.build(x.shape)

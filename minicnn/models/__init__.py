@@ -1,6 +1,7 @@
 """mc.models: whole networks built from layers (Model: written as code; Sequential: a list of layers)."""
 
+from .functional import Input
 from .model import Model
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Input", "Model", "Sequential"]

@@ -11,7 +11,8 @@
 
 Layers held in attributes (or lists, tuples, dicts of them) are the model's children: their
 weights are trained, saved, moved by `.to` and switched by `train()`/`eval()` with it.
-mc.Sequential is the Model whose forward applies a list of layers in turn.
+mc.Model(inputs, outputs) is the Keras functional form (models/functional.py), and
+mc.Sequential the Model whose forward applies a list of layers in turn.
 """
 
 import numpy as np
@@ -25,21 +26,35 @@ from ..losses import get_loss
 from ..optimizers import get_optimizer
 from ..tensor import Tensor, zeros
 from . import training
+from .functional import Symbolic, graph, replay
 
 
 class Model(Layer):
     output_shapes = None        # the shapes (no batch axis) of the last call's outputs
 
-    def __init__(self, name=None):
+    def __init__(self, inputs=None, outputs=None, name=None):
         super().__init__(name)
         self.optimizer = self.loss = None
         self.metrics = []
         self.stop_training = False
         self.history = None
         self.input_shape = None
+        self.nodes = None               # the functional form's layer calls, in order
+        if inputs is not None or outputs is not None:
+            if not (isinstance(inputs, Symbolic) and isinstance(outputs, Symbolic)):
+                raise TypeError("Model(inputs, outputs) takes the mc.Input(...) and the symbolic tensor the "
+                                f"layers made from it, got {type(inputs).__name__} and {type(outputs).__name__}")
+            self.inputs, self.outputs = inputs, outputs
+            self.nodes = graph(inputs, outputs)
+            self.input_shape = inputs.shape[1:]
+            names = [layer.name for _, layer in self.children()]
+            if len(set(names)) != len(names):
+                raise ValueError(f"Model: two different layers share a name in {names}; names must be unique")
 
     # --- what a subclass writes ---
     def forward(self, x):
+        if self.nodes is not None:
+            return replay(self.nodes, self.inputs, self.outputs, x)
         if type(self).call is not Model.call:
             return self.call(x)
         raise NotImplementedError(f"{type(self).__name__}: write forward(self, x) (or call(self, x), as in Keras)")
@@ -57,6 +72,12 @@ class Model(Layer):
         out = self.forward(x)
         self.output_shapes = [out.shape[1:]]
         return out
+
+    def children(self):
+        if self.nodes is None:
+            return super().children()
+        layers = {id(node.layer): node.layer for node in self.nodes}    # a layer called twice: once here
+        return ((layer.name, layer) for layer in layers.values())
 
     @property
     def built(self):
@@ -87,10 +108,19 @@ class Model(Layer):
         return sum(p.size for p in self.parameters())
 
     def summary(self, print_fn=print):
-        """Print each layer with its parameter count, and the total (returns None, as Keras)."""
-        rows = [(f"{name}: {layer.name} ({type(layer).__name__})", f"{sum(p.size for p in layer.parameters()):,}")
-                for name, layer in self.children()]
-        _print_table([("Layer (type)", "Param #")] + rows, print_fn)
+        """Print each layer with its parameter count, and the total (returns None, as Keras);
+        a functional model also shows each layer's output shape and the layers it reads from."""
+        if self.nodes is not None:
+            rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
+            for node in self.nodes:
+                sources = ", ".join("input" if t.layer is None else t.layer.name for t in node.inputs)
+                rows.append((f"{node.layer.name} ({type(node.layer).__name__})", str(node.shape),
+                             f"{sum(p.size for p in node.layer.parameters()):,}", sources))
+            _print_table(rows, print_fn)
+        else:
+            rows = [(f"{name}: {layer.name} ({type(layer).__name__})", f"{sum(p.size for p in layer.parameters()):,}")
+                    for name, layer in self.children()]
+            _print_table([("Layer (type)", "Param #")] + rows, print_fn)
         print_fn(f"Total params: {self.count_params():,}")
 
     def state_dict(self):
@@ -161,12 +191,12 @@ class Model(Layer):
 
 
 def _print_table(rows, print_fn):
-    widths = [max(len(row[i]) for row in rows) + 2 for i in range(len(rows[0]))]
-    line = "-" * sum(widths)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    line = "-" * (sum(widths) + 3 * (len(widths) - 1))
     print_fn(line)
     for i, row in enumerate(rows):
-        print_fn("".join(cell.ljust(width) if k < len(row) - 1 else cell.rjust(width)
-                         for k, (cell, width) in enumerate(zip(row, widths))))
+        print_fn("   ".join(cell.rjust(width) if "Param" in rows[0][k] else cell.ljust(width)
+                            for k, (cell, width) in enumerate(zip(row, widths))).rstrip())
         if i == 0:
-            print_fn("=" * sum(widths))
+            print_fn("=" * len(line))
     print_fn(line)

@@ -9,7 +9,7 @@ from .model import Model, _print_table
 
 class Sequential(Model):
     def __init__(self, layers=None, input_shape=None, name=None):
-        super().__init__(name)
+        super().__init__(name=name)
         self.layers = []
         for layer in layers or []:
             self.add(layer)
