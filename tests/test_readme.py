@@ -18,6 +18,14 @@ def test_readme_example_runs_and_fills_gradients():
     assert 0 < namespace["loss"].item() < 10
 
 
+def test_readme_model_styles_run():
+    code = next(block for block in re.findall(r"```python\n(.*?)```", README, re.S) if "mc.Model" in block)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["Net"]()(namespace["mc"].zeros(2, 3, 16, 16)).shape == (2, 2)
+    assert namespace["functional"].count_params() == (8 * 3 * 9 + 8) + (8 * 8 * 9 + 8) + (8 * 16 * 16 * 2 + 2)
+
+
 def test_ci_runs_the_readme_test_command():
     commands = [line.strip() for line in README.splitlines() if line.startswith("    python3 -m venv")]
     assert len(commands) == 2
@@ -41,7 +49,7 @@ def test_digits_main_job_reaches_95_percent(tmp_path):
 
 
 def test_examples_answer_help():
-    for name in ("digits", "cats_dogs", "aerial_scenes", "tiny_cnn"):
+    for name in ("digits", "cats_dogs", "aerial_scenes", "tiny_cnn", "residual"):
         result = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py"), "--help"],
                                 capture_output=True, text=True, timeout=60, check=True)
         assert "usage" in result.stdout
