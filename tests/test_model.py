@@ -138,3 +138,32 @@ def test_model_of_inputs_and_outputs_checks_what_it_is_given():
     stray = L.Dense(2)(mc.Input(shape=(3,)))
     with pytest.raises(ValueError, match="depend on an Input that is not `inputs`"):
         mc.Model(mc.Input(shape=(3,)), stray)
+
+
+class Scaled(mc.Model):
+    """A parameter assigned straight to an attribute, PyTorch's way, next to a layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = L.Dense(2)
+        self.scale = mc.ones(1, requires_grad=True)
+
+    def forward(self, x):
+        return self.dense(F.flatten(x)) * self.scale
+
+
+def test_tensors_assigned_to_attributes_are_parameters_too(tmp_path):
+    mc.manual_seed(0)
+    model = Scaled()
+    model.compile(mc.optimizers.SGD(learning_rate=0.5), mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = bars(32)
+    model.fit(x, y, epochs=2, verbose=0)
+    assert [name for name, _ in model.named_parameters()] == ["scale", "dense.kernel", "dense.bias"]
+    assert model.scale.item() != 1.0                                   # trained
+    model.save_weights(tmp_path / "w.npz")
+    again = Scaled()
+    again.build((1, 8, 8))
+    again.load_weights(tmp_path / "w.npz")
+    assert again.scale.item() == model.scale.item()
+    again.to("strict")
+    assert again.scale.device == "strict"

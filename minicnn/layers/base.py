@@ -122,16 +122,23 @@ class Layer:
                 items = value.items() if isinstance(value, dict) else enumerate(value)
                 yield from ((f"{name}.{key}", layer) for key, layer in items if isinstance(layer, Layer))
 
+    def _own_parameters(self):
+        """add_param's parameters, then tensors that require grad assigned straight to attributes
+        (PyTorch's habit: self.scale = mc.ones(1, requires_grad=True))."""
+        yield from self.params.items()
+        yield from ((name, value) for name, value in vars(self).items()
+                    if isinstance(value, Tensor) and value.requires_grad and value.is_leaf)
+
     def named_weights(self):
         """(dotted name, tensor) of every parameter and buffer, this layer's first, then its sublayers'."""
-        yield from self.params.items()
+        yield from self._own_parameters()
         yield from self.buffers.items()
         for prefix, layer in self.children():
             yield from ((f"{prefix}.{name}", tensor) for name, tensor in layer.named_weights())
 
     def named_parameters(self):
         """(dotted name, tensor) of every trained parameter, at any depth: "kernel", "dense1.bias"."""
-        yield from self.params.items()
+        yield from self._own_parameters()
         for prefix, layer in self.children():
             yield from ((f"{prefix}.{name}", tensor) for name, tensor in layer.named_parameters())
 
@@ -152,7 +159,7 @@ class Layer:
     def to(self, device):
         """Move parameters and buffers to `device` in place (they stay the same leaf tensors)."""
         target = get_backend(device)
-        for tensor in list(self.params.values()) + list(self.buffers.values()):
+        for tensor in [t for _, t in self._own_parameters()] + list(self.buffers.values()):
             tensor.data = target.from_host(tensor.backend.to_host(tensor.data))
             tensor.backend = target
             tensor.grad = None
