@@ -167,3 +167,9 @@ def test_tensors_assigned_to_attributes_are_parameters_too(tmp_path):
     assert again.scale.item() == model.scale.item()
     again.to("strict")
     assert again.scale.device == "strict"
+
+
+def test_a_model_repr_lists_its_layers():
+    text = repr(Net())
+    assert text.startswith("Net(name=") and "conv: Conv2D(filters=4" in text and "blocks.1: Dropout(rate=0.2" in text
+    assert "Dense(units=2" in repr(_residual())

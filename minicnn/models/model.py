@@ -73,6 +73,10 @@ class Model(Layer):
         self.output_shapes = [out.shape[1:]]
         return out
 
+    def __repr__(self):
+        inside = "".join(f"\n  {name}: {layer!r}," for name, layer in self.children())
+        return f"{type(self).__name__}(name={self.name!r}, layers=[{inside}\n])"
+
     def children(self):
         if self.nodes is None:
             return super().children()
