@@ -1,12 +1,10 @@
 """An NVIDIA GPU: CuPy, whose namespace mirrors NumPy 2's and so follows the Array API.
 
 The ops run on CuPy unchanged; this class adds only what the standard leaves
-out, in CuPy's own words: which arrays are its own, copies to and from the host, scatter-add, and
+out, in CuPy's own words: which arrays are its own, copies to the host, scatter-add, and
 elementwise results written into an existing array. It never uses the CPU's
 thread pool: a GPU computes a whole array in one kernel.
 """
-
-import numpy as np
 
 from .base import Backend
 
@@ -18,9 +16,6 @@ class CupyBackend(Backend):
 
     def owns(self, array):
         return isinstance(array, self.xp.ndarray)
-
-    def from_host(self, array):
-        return self.xp.asarray(np.asarray(array))
 
     def to_host(self, array):
         return self.xp.asnumpy(array)

@@ -1,4 +1,4 @@
-"""The training loop behind Sequential.fit, and evaluation.
+"""The training loop behind Model.fit (Sequential's too), and evaluation.
 
 One epoch: for each shuffled batch, forward, loss, backward, optimizer step;
 then validation in inference mode, the epoch's line of metrics, callbacks.
