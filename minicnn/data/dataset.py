@@ -34,24 +34,6 @@ class ImageDataset:
         return ImageDataset(self.images[indices], labels, self.class_names, paths)
 
 
-def stratified_split(dataset, fractions, seed=0):
-    """Split into parts holding the given fractions of every class, e.g. (0.6, 0.2, 0.2).
-
-    Images of each class are shuffled with `seed` (NumPy's generator, not minicnn's),
-    then cut at the same fractions, so every part sees every class in proportion.
-    """
-    if abs(sum(fractions) - 1.0) > 1e-6:
-        raise ValueError(f"fractions must add up to 1, got {fractions} (sum {sum(fractions)})")
-    rng = np.random.default_rng(seed)
-    parts = [[] for _ in fractions]
-    for label in np.unique(dataset.labels):
-        members = rng.permutation(np.flatnonzero(dataset.labels == label))
-        cuts = np.round(np.cumsum(fractions)[:-1] * len(members)).astype(int)
-        for part, chunk in zip(parts, np.split(members, cuts)):
-            part.extend(chunk.tolist())
-    return tuple(dataset.subset(np.sort(part)) for part in parts)
-
-
 def as_dataset(x, y=None, name="x"):
     """Arrays, tensors or a dataset, as an ImageDataset."""
     if isinstance(x, ImageDataset):
