@@ -45,8 +45,12 @@ def cats_and_dogs(root=None, download=True, image_size=(64, 64), color_mode="rgb
 
 
 def uc_merced(root=None, download=True, image_size=(64, 64), color_mode="rgb"):
-    """One ImageDataset of the 21 UC Merced Land Use classes (no official split: see
-    mc.data.stratified_split). root: a folder with one subfolder per class."""
+    """One ImageDataset of the 21 UC Merced Land Use classes. root: a folder with one subfolder per class.
+
+    There is no official split, and a random one is leaky: images with neighbouring numbers
+    are often neighbouring tiles of one scene. Split by blocks of image numbers, e.g.
+    mc.data.grouped_split(scenes, mc.data.file_number, [range(0, 60), range(60, 100)]).
+    """
     if root is None:
         root = os.path.join(fetch(ARCHIVES["uc_merced"], download), "Images")
     return image_folder(root, image_size, color_mode)

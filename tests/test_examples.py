@@ -1,0 +1,65 @@
+"""The training examples end to end on small made-up folders: the split they print, and a saved
+model that anyone can score from raw uint8 images (issue 11's promise to teachers)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import minicnn as mc
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_class(folder, prefix, numbers, colour):
+    """Images whose colour tells the class, with noise, named <prefix>NN.png."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(len(prefix))
+    for n in numbers:
+        pixels = np.clip(rng.normal(colour, 30, (24, 24, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"{prefix}{n:02d}.png")
+
+
+def run_example(name, *args):
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py"), "--verbose", "0", *args],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def score_saved_model(path, folder):
+    """What a teacher does: load the model, feed it uint8 images of its input size, read logits."""
+    model = mc.load_model(path)
+    side = model.input_shape[-1]
+    images = np.stack([mc.data.load_image(p, (side, side), "RGB") for p in sorted(folder.glob("*.png"))])
+    assert images.dtype == np.uint8 and images.shape[1:] == (3, side, side)
+    return model.predict(images)
+
+
+def test_aerial_scenes_splits_by_blocks_of_numbers_and_saves_a_model_that_scores_raw_images(tmp_path):
+    colours = {"beach": (200, 180, 120), "forest": (40, 120, 40), "river": (60, 80, 160)}
+    for name, colour in colours.items():
+        write_class(tmp_path / "data" / name, name, range(0, 80, 4), colour)
+    out = run_example("aerial_scenes", "--data", str(tmp_path / "data"), "--epochs", "2", "--image-size", "32",
+                      "--out", str(tmp_path / "run"))
+    assert "split: blocks of image numbers: 00-59 training, 60-79 test" in out
+    assert "45 training, 15 test images; the test images draw the validation curve" in out
+    logits = score_saved_model(tmp_path / "run" / "model.npz", tmp_path / "data" / "forest")
+    assert logits.shape == (20, 3) and logits.dtype == np.float32 and np.isfinite(logits).all()
+
+    random_split = run_example("aerial_scenes", "--data", str(tmp_path / "data"), "--epochs", "1",
+                               "--image-size", "32", "--split", "random", "--out", str(tmp_path / "random"))
+    assert "split: random (stratified" in random_split
+
+
+def test_cats_dogs_saves_a_model_that_scores_raw_images(tmp_path):
+    for part in ("train", "validation"):
+        write_class(tmp_path / part / "cats", "cat", range(12), (200, 120, 60))
+        write_class(tmp_path / part / "dogs", "dog", range(12), (60, 120, 200))
+    out = run_example("cats_dogs", "--data", str(tmp_path), "--epochs", "2", "--image-size", "32",
+                      "--out", str(tmp_path / "run"))
+    assert "validation accuracy" in out
+    logits = score_saved_model(tmp_path / "run" / "model.npz", tmp_path / "validation" / "dogs")
+    assert logits.shape == (12, 1) and np.isfinite(logits).all()
