@@ -29,16 +29,23 @@ def parser(doc, epochs, batch_size=32, image_size=64):
     return p
 
 
-def save_results(name, args, model, history, y_true, y_pred, class_names):
-    """Write the model, a learning-curve plot and a confusion-matrix plot under args.out."""
+def save_results(name, args, model, history, test, predicted):
+    """Write the model and its pictures under args.out: learning curves, confusion matrix,
+    the first convolution's filters, Grad-CAM on a few test images, the misclassified ones."""
     out = args.out or os.path.join("runs", name)
     os.makedirs(out, exist_ok=True)
     model.save(os.path.join(out, "model.npz"))
     print(f"saved {os.path.join(out, 'model.npz')}")
-    counts = mc.metrics.confusion_matrix(y_true, y_pred, len(class_names))
+    counts = mc.metrics.confusion_matrix(test.labels, predicted, len(test.class_names))
     try:
         mc.plots.plot_history(history, os.path.join(out, "learning_curves.png"), title=name)
-        mc.plots.plot_confusion_matrix(counts, class_names, os.path.join(out, "confusion_matrix.png"), title=name)
-        print(f"saved {out}/learning_curves.png and {out}/confusion_matrix.png")
+        mc.plots.plot_confusion_matrix(counts, test.class_names, os.path.join(out, "confusion_matrix.png"), title=name)
+        mc.viz.filters(model, path=os.path.join(out, "filters.png"))
+        shown = test.images[:6]
+        heats = [mc.viz.grad_cam(model, image) for image in shown]
+        titles = [f"{test.class_names[t]} -> {test.class_names[p]}" for t, p in zip(test.labels, predicted)]
+        mc.viz.overlay(shown, heats, path=os.path.join(out, "gradcam.png"), title=titles[:6])
+        mc.viz.misclassified(model, test, n=16, path=os.path.join(out, "misclassified.png"))
+        print(f"saved {out}/: learning_curves.png, confusion_matrix.png, filters.png, gradcam.png, misclassified.png")
     except ImportError as error:
         print(f"no plots: {error}")

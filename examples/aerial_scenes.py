@@ -92,7 +92,7 @@ def main():
     accuracy = float(np.mean(predicted == test.labels))
     print(f"test accuracy: {accuracy:.2%} averaged over the 8 symmetries ({plain:.2%} on the images as they are); "
           f"{seconds / 60:.1f} min of training on {args.device}")
-    save_results("aerial_scenes", args, model, history, test.labels, predicted, scenes.class_names)
+    save_results("aerial_scenes", args, model, history, test, predicted)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def main():
     predicted = (model.predict(validation)[:, 0] > 0).astype(np.int64)
     accuracy = float(np.mean(predicted == validation.labels))
     print(f"validation accuracy: {accuracy:.2%} ({seconds / 60:.1f} min of training on {args.device})")
-    save_results("cats_dogs", args, model, history, validation.labels, predicted, train.class_names)
+    save_results("cats_dogs", args, model, history, validation, predicted)
 
 
 if __name__ == "__main__":

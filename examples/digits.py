@@ -49,7 +49,7 @@ def main():
     predicted = model.predict(test).argmax(axis=1)
     accuracy = float(np.mean(predicted == test.labels))
     print(f"test accuracy: {accuracy:.2%} ({seconds:.1f} s of training on {args.device})")
-    save_results("digits", args, model, history, test.labels, predicted, digits.class_names)
+    save_results("digits", args, model, history, test, predicted)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def main():
         model = build(train, args.image_size)
         history, predicted = train_and_score(name, model, train, validation, args)
     model.summary()
-    save_results("residual", args, model, history, validation.labels, predicted, train.class_names)
+    save_results("residual", args, model, history, validation, predicted)
 
 
 if __name__ == "__main__":

@@ -158,15 +158,27 @@ def _as_picture(image):
 
 
 def overlay(image, heat, path=None, alpha=0.5, title=None):
-    """The image with a heat map (H, W) in [0, 1] drawn over it (jet colours, `alpha` opaque)."""
-    fig = _figure((4, 4))
-    ax = fig.subplots()
-    picture = _as_picture(image)
-    ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
-    ax.imshow(heat, cmap="jet", alpha=alpha, vmin=0, vmax=1)
-    ax.axis("off")
-    if title:
-        ax.set_title(title)
+    """The image with a heat map (H, W) in [0, 1] drawn over it (jet colours, `alpha` opaque).
+
+    Several at once: images (N, C, H, W) with heats (N, H, W), and title a list of N titles.
+    """
+    images, heats = np.asarray(image), np.asarray(heat)
+    if images.ndim == 3:
+        images, heats, title = images[None], heats[None], [title]
+    if heats.shape != (images.shape[0],) + images.shape[2:]:
+        raise ValueError(f"heat must be (H, W) for each image: got images {images.shape}, heat {heats.shape}")
+    titles = title if title is not None else [None] * len(images)
+    rows, cols = _grid(len(images))
+    fig = _figure((3.2 * cols, 3.2 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    for ax in axes:
+        ax.axis("off")
+    for ax, picture, hot, name in zip(axes, images, heats, titles):
+        picture = _as_picture(picture)
+        ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+        ax.imshow(hot, cmap="jet", alpha=alpha, vmin=0, vmax=1)
+        if name:
+            ax.set_title(name, fontsize=9)
     return _finish(fig, path)
 
 

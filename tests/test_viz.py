@@ -139,3 +139,15 @@ def test_figures_show_filters_maps_overlays_and_mistakes_without_touching_matplo
         assert matplotlib.get_backend() == "pdf" and plt.get_fignums() == open_before
     finally:
         matplotlib.use(previous)
+
+
+def test_overlay_draws_several_images_with_their_heat_maps():
+    model = small_cnn()
+    images = np.random.default_rng(5).integers(0, 256, (3, 3, 12, 12), dtype=np.uint8)
+    heats = np.stack([mc.viz.grad_cam(model, image) for image in images])
+    fig = mc.viz.overlay(images, heats, title=["a", "b", "c"])
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(drawn) == 3 and [ax.get_title() for ax in drawn] == ["a", "b", "c"]
+    np.testing.assert_array_equal(drawn[1].images[1].get_array(), heats[1])
+    with pytest.raises(ValueError, match=r"heat must be \(H, W\) for each image"):
+        mc.viz.overlay(images, heats[:2])
