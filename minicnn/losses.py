@@ -8,20 +8,22 @@ the loss, in one copy to the host per batch.
 """
 
 from . import functional as F
-from .ops.loss import check_class_labels
+from .ops.loss import check_class_labels, check_label_smoothing
 
 
 class Loss:
     name = None
     activation = None       # the last-layer activation that produces probabilities for this loss
 
-    def __init__(self, from_logits=False):
-        self.from_logits = from_logits
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        check_label_smoothing(label_smoothing)
+        self.from_logits, self.label_smoothing = from_logits, label_smoothing
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if not self.from_logits:
             self._check_probabilities(y_pred)
-        return self.function(y_pred, y_true, from_logits=self.from_logits, sample_weight=sample_weight)
+        return self.function(y_pred, y_true, from_logits=self.from_logits, sample_weight=sample_weight,
+                             label_smoothing=self.label_smoothing)
 
     def check_labels(self, labels, output_shape):
         """Refuse a dataset's host labels that can't match outputs of `output_shape` (fit calls this once)."""
@@ -36,7 +38,8 @@ class Loss:
                 f"or end the model with activation='{self.activation}'.")
 
     def __repr__(self):
-        return f"{type(self).__name__}(from_logits={self.from_logits})"
+        smoothing = f", label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
+        return f"{type(self).__name__}(from_logits={self.from_logits}{smoothing})"
 
 
 class BinaryCrossentropy(Loss):

@@ -9,6 +9,11 @@ or give them to model.compile without parameters (Keras style); compile binds
 them to the model. `lr` is a number or a schedule from mc.schedules;
 `learning_rate=` (Keras' name) is the same argument, and `optimizer.learning_rate`
 reads or sets it.
+
+use_ema=True (Keras' option) also keeps an exponential moving average of every
+parameter, ema = m * ema + (1 - m) * p after each step; fit copies the averages
+into the model when training ends (finalize_variable_values). The average of the
+last few hundred steps' weights usually generalises better than the last ones.
 """
 
 import numbers
@@ -17,14 +22,17 @@ from .autograd import no_grad
 
 
 class Optimizer:
-    def __init__(self, params, lr, weight_decay, learning_rate=None):
+    def __init__(self, params, lr, weight_decay, learning_rate=None, use_ema=False, ema_momentum=0.99):
         if learning_rate is not None:
             lr = learning_rate
         if not callable(lr) and not (isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr > 0):
             raise ValueError(f"{type(self).__name__}: lr must be a positive number or a schedule, got lr={lr!r}")
         if not (isinstance(weight_decay, numbers.Real) and weight_decay >= 0):
             raise ValueError(f"{type(self).__name__}: weight_decay must be a number >= 0, got {weight_decay!r}")
+        if not (isinstance(ema_momentum, numbers.Real) and 0 <= ema_momentum < 1):
+            raise ValueError(f"{type(self).__name__}: ema_momentum must be in [0, 1), got {ema_momentum!r}")
         self.params = None if params is None else list(params)
+        self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
         self.lr = lr
         self.weight_decay = weight_decay
         self.iterations = 0      # steps taken: what a schedule reads
@@ -60,6 +68,27 @@ class Optimizer:
                 if self.weight_decay:
                     g = g + self.weight_decay * p.data       # L2 penalty, as in PyTorch
                 self.update(p, g, lr, self.state.setdefault(id(p), {}))
+            if self.use_ema:
+                self._update_averages()
+
+    def _update_averages(self):
+        m = self.ema_momentum
+        for p in self.params:
+            state = self.state.setdefault(id(p), {})
+            if "ema" not in state:
+                state["ema"] = p.xp.astype(p.data, p.data.dtype, copy=True)      # the first step: a copy
+            else:
+                state["ema"] *= m
+                state["ema"] += (1 - m) * p.data
+
+    def finalize_variable_values(self):
+        """With use_ema, write the moving averages into the parameters (fit does this at its end)."""
+        if not self.use_ema:
+            return
+        for p in self.params or ():
+            ema = self.state.get(id(p), {}).get("ema")
+            if ema is not None:
+                p.data[...] = ema
 
     def update(self, p, g, lr, state):
         raise NotImplementedError
@@ -72,8 +101,9 @@ class Optimizer:
 class SGD(Optimizer):
     """p -= lr * g, with optional (Nesterov) momentum: v = momentum * v + g."""
 
-    def __init__(self, params=None, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, learning_rate=None):
-        super().__init__(params, lr, weight_decay, learning_rate)
+    def __init__(self, params=None, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, learning_rate=None,
+                 use_ema=False, ema_momentum=0.99):
+        super().__init__(params, lr, weight_decay, learning_rate, use_ema, ema_momentum)
         self.momentum, self.nesterov = momentum, nesterov
 
     def update(self, p, g, lr, state):
@@ -87,8 +117,8 @@ class Adam(Optimizer):
     """Adaptive moments: steps scaled by running estimates of the gradient's mean and variance."""
 
     def __init__(self, params=None, lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0,
-                 learning_rate=None):
-        super().__init__(params, lr, weight_decay, learning_rate)
+                 learning_rate=None, use_ema=False, ema_momentum=0.99):
+        super().__init__(params, lr, weight_decay, learning_rate, use_ema, ema_momentum)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def update(self, p, g, lr, state):
@@ -104,8 +134,8 @@ class RMSprop(Optimizer):
     """Steps divided by a running root-mean-square of recent gradients."""
 
     def __init__(self, params=None, lr=1e-3, rho=0.9, momentum=0.0, epsilon=1e-7, weight_decay=0.0,
-                 learning_rate=None):
-        super().__init__(params, lr, weight_decay, learning_rate)
+                 learning_rate=None, use_ema=False, ema_momentum=0.99):
+        super().__init__(params, lr, weight_decay, learning_rate, use_ema, ema_momentum)
         self.rho, self.momentum, self.epsilon = rho, momentum, epsilon
 
     def update(self, p, g, lr, state):

@@ -63,3 +63,17 @@ def test_cats_dogs_saves_a_model_that_scores_raw_images(tmp_path):
     assert "validation accuracy" in out
     logits = score_saved_model(tmp_path / "run" / "model.npz", tmp_path / "validation" / "dogs")
     assert logits.shape == (12, 1) and np.isfinite(logits).all()
+
+
+def test_dnn_vs_cnn_measures_both_networks_in_grey_and_colour(tmp_path):
+    for part in ("train", "validation"):
+        write_class(tmp_path / part / "cats", "cat", range(8), (200, 120, 60))
+        write_class(tmp_path / part / "dogs", "dog", range(8), (60, 120, 200))
+    out = run_example("dnn_vs_cnn", "--data", str(tmp_path), "--epochs", "1", "--image-size", "16",
+                      "--out", str(tmp_path / "run"))
+    rows = [line for line in out.splitlines() if line.startswith("| dense") or line.startswith("| CNN")]
+    assert [row.split(" | ")[1] for row in rows] == ["grayscale 16px", "grayscale 16px", "rgb 16px", "rgb 16px"]
+    # 16x16 grey: 256 x 500 + 500 in the hidden layer, + 501 in the output layer
+    assert rows[0].split(" | ")[2:4] == ["129,001", "128,500"] and rows[2].split(" | ")[3] == "384,500"
+    assert "64x64: 2,048,500 / 6,144,500 parameters" in out and "256x256: 32,768,500" in out
+    assert (tmp_path / "run" / "dnn_vs_cnn.png").read_bytes()[:4] == b"\x89PNG"

@@ -145,3 +145,38 @@ def test_integer_labels_never_promote_to_float64():
     loss = F.binary_cross_entropy(logits, np.array([0, 1, 1, 0], dtype=np.int64), from_logits=True)
     loss.backward()
     assert loss.dtype == np.float32 and logits.grad.dtype == np.float32
+
+
+@settings(max_examples=25)
+@given(data=st.data(), smoothing=st.sampled_from([0.0, 0.1, 0.35, 1.0]))
+def test_label_smoothing_matches_the_smoothed_targets_formula(device, data, smoothing):
+    n, k = data.draw(st.integers(1, 6)), data.draw(st.integers(2, 7))
+    logits = data.draw(arrays((n, k), st.floats(-5, 5, width=32)))
+    labels = np.asarray(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    log_p = special.log_softmax(logits.astype(np.float64), axis=1)
+    targets = np.eye(k)[labels] * (1 - smoothing) + smoothing / k        # Keras: y (1 - e) + e / K
+    expected = -(targets * log_p).sum(axis=1).mean()
+    # PyTorch's form of the same: (1 - e) CE + e mean_k(-log p_k)
+    torch_form = ((1 - smoothing) * -log_p[np.arange(n), labels] - smoothing * log_p.mean(axis=1)).mean()
+    assert expected == pytest.approx(torch_form)
+    sparse = mc.losses.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=smoothing)
+    onehot = mc.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=smoothing)
+    got = sparse(on(device, labels), on(device, logits)).item()
+    assert got == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    assert onehot(on(device, np.eye(k, dtype=np.float32)[labels]), on(device, logits)).item() == pytest.approx(
+        expected, rel=1e-5, abs=1e-6)
+    binary_targets = (labels % 2).astype(np.float32)
+    z = logits[:, 0].astype(np.float64)
+    y = binary_targets * (1 - smoothing) + smoothing / 2
+    binary_expected = np.mean(-(y * special.log_expit(z) + (1 - y) * special.log_expit(-z)))
+    binary = mc.losses.BinaryCrossentropy(from_logits=True, label_smoothing=smoothing)
+    assert binary(on(device, binary_targets), on(device, logits[:, 0])).item() == pytest.approx(
+        binary_expected, rel=1e-5, abs=1e-6)
+
+
+def test_label_smoothing_is_checked_and_shown():
+    for bad in (-0.1, 1.5, "0.1", True):
+        with pytest.raises(ValueError, match="label_smoothing must be a number in \\[0, 1\\]"):
+            mc.losses.SparseCategoricalCrossentropy(label_smoothing=bad)
+    loss = mc.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1)
+    assert repr(loss) == "BinaryCrossentropy(from_logits=True, label_smoothing=0.1)"

@@ -113,3 +113,31 @@ def test_fit_drives_a_schedule_over_the_whole_run():
     model.fit(x, y, epochs=3, batch_size=8, verbose=0)
     assert schedule.total_steps == 15 and opt.iterations == 15
     assert math.isclose(opt.current_lr(), schedule(15))
+
+
+def test_use_ema_averages_the_weights_of_every_step_and_fit_keeps_the_average():
+    mc.manual_seed(0)
+    w = mc.tensor(np.array([1.0, -2.0, 3.0], np.float32), requires_grad=True)
+    opt = mc.optimizers.Adam([w], lr=0.1, use_ema=True, ema_momentum=0.9)
+    expected = None
+    for step in range(5):
+        (w * w * (step + 1.0)).sum().backward()
+        opt.step()
+        opt.zero_grad()
+        now = w.numpy().astype(np.float64)
+        expected = now if expected is None else 0.9 * expected + 0.1 * now     # Keras: a copy at the first step
+    raw = w.numpy().copy()
+    opt.finalize_variable_values()
+    np.testing.assert_allclose(w.numpy(), expected, rtol=1e-6)
+    assert not np.allclose(raw, w.numpy())
+
+    x = np.random.default_rng(0).normal(size=(64, 1, 4, 4)).astype(np.float32)
+    y = (x.mean(axis=(1, 2, 3)) > 0).astype(np.int64)
+    model = mc.Sequential([mc.layers.Flatten(), mc.layers.Dense(2)], input_shape=(1, 4, 4))
+    model.compile(mc.optimizers.SGD(learning_rate=0.5, use_ema=True, ema_momentum=0.5),
+                  mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    for p in model.parameters():
+        np.testing.assert_array_equal(p.numpy(), model.optimizer.state[id(p)]["ema"])
+    with pytest.raises(ValueError, match="ema_momentum must be in \\[0, 1\\)"):
+        mc.optimizers.SGD(use_ema=True, ema_momentum=1.0)

@@ -147,6 +147,10 @@ class Layer:
         unique = {id(tensor): tensor for _, tensor in self.named_parameters()}
         return list(unique.values())
 
+    def count_params(self):
+        """The number of trained numbers (weights and biases), as Keras' count_params()."""
+        return sum(p.size for p in self.parameters())
+
     def train(self, mode=True):
         self.training = mode
         for _, layer in self.children():

@@ -107,10 +107,6 @@ class Model(Layer):
                 return layer
         raise ValueError(f"no layer named {name!r}; the model's layers are {[layer.name for layer in layers]}")
 
-    def count_params(self):
-        """The number of trained numbers (weights and biases), as Keras' model.count_params()."""
-        return sum(p.size for p in self.parameters())
-
     def summary(self, print_fn=print):
         """Print each layer with its parameter count, and the total (returns None, as Keras);
         a functional model also shows each layer's output shape and the layers it reads from."""

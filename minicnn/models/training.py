@@ -104,6 +104,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
                     callback.on_epoch_end(epoch, logs)
                 if model.stop_training:
                     break
+        model.optimizer.finalize_variable_values()      # use_ema: the averaged weights, as Keras
     finally:
         model.train()
         for callback in callbacks:          # also when training stops on an error: EarlyStopping restores

@@ -14,11 +14,13 @@ from .activation import log_sigmoid, log_softmax
 EPSILON = 1e-7
 
 
-def binary_cross_entropy(y_pred, y_true, from_logits=False, sample_weight=None):
+def binary_cross_entropy(y_pred, y_true, from_logits=False, sample_weight=None, label_smoothing=0.0):
     """-[y log p + (1 - y) log(1 - p)] averaged; y_pred and y_true shaped alike ((N,) or (N, 1)).
 
     sample_weight (N,): each sample's loss is multiplied by its weight before the mean over the
     batch (Keras' "sum over batch size"); fit's class_weight comes this way.
+    label_smoothing e: the targets become y (1 - e) + e / 2 (Keras), so the model is not pushed
+    towards infinite logits on training images it already classifies right.
     """
     y_pred = _check_pred(y_pred, "binary_cross_entropy")
     y_true = _labels(y_true, y_pred, "y_true", float_labels=True)
@@ -28,6 +30,8 @@ def binary_cross_entropy(y_pred, y_true, from_logits=False, sample_weight=None):
         else:
             raise ValueError(f"binary_cross_entropy: y_true has shape {y_true.shape}, wanted {y_pred.shape} "
                              f"like y_pred")
+    if check_label_smoothing(label_smoothing):
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         # with s = log_sigmoid(z): log(1 - sigmoid(z)) = s - z, so the loss is (1 - y) z - s
         losses = (1.0 - y_true) * y_pred - log_sigmoid(y_pred)
@@ -39,18 +43,20 @@ def binary_cross_entropy(y_pred, y_true, from_logits=False, sample_weight=None):
     return _weighted_mean(losses.mean(axis=-1) if losses.ndim == 2 else losses, sample_weight)
 
 
-def categorical_cross_entropy(y_pred, y_true_onehot, from_logits=False, sample_weight=None):
-    """-sum(y log p) per sample, averaged; y_pred and y_true_onehot both (N, classes)."""
+def categorical_cross_entropy(y_pred, y_true_onehot, from_logits=False, sample_weight=None, label_smoothing=0.0):
+    """-sum(y log p) per sample, averaged; y_pred and y_true_onehot both (N, classes).
+    label_smoothing e: the targets become y (1 - e) + e / classes (Keras)."""
     y_pred = _check_pred(y_pred, "categorical_cross_entropy", ndim=2)
     y_true = _labels(y_true_onehot, y_pred, "y_true_onehot", float_labels=True)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"categorical_cross_entropy: y_true_onehot has shape {y_true.shape}, "
                          f"wanted {y_pred.shape} like y_pred")
-    return _cross_entropy(y_pred, y_true, from_logits, sample_weight)
+    return _cross_entropy(y_pred, _smoothed(y_true, label_smoothing), from_logits, sample_weight)
 
 
-def sparse_categorical_cross_entropy(y_pred, y_true_int, from_logits=False, sample_weight=None):
-    """categorical_cross_entropy with integer labels (N,) or (N, 1) in [0, classes)."""
+def sparse_categorical_cross_entropy(y_pred, y_true_int, from_logits=False, sample_weight=None, label_smoothing=0.0):
+    """categorical_cross_entropy with integer labels (N,) or (N, 1) in [0, classes)
+    (label_smoothing as there, and as PyTorch's cross_entropy with class indices)."""
     y_pred = _check_pred(y_pred, "sparse_categorical_cross_entropy", ndim=2)
     labels = _labels(y_true_int, y_pred, "y_true_int", float_labels=False)
     n, classes = y_pred.shape
@@ -59,8 +65,23 @@ def sparse_categorical_cross_entropy(y_pred, y_true_int, from_logits=False, samp
                          f"wanted ({n},) or ({n}, 1) for y_pred of shape {y_pred.shape}")
     xp, backend = y_pred.xp, y_pred.backend
     hits = xp.reshape(labels.data, (n, 1)) == xp.reshape(backend.arange(classes, labels.dtype), (1, classes))
-    onehot = Tensor(xp.astype(hits, y_pred.data.dtype), backend)
+    onehot = _smoothed(Tensor(xp.astype(hits, y_pred.data.dtype), backend), label_smoothing)
     return _refuse_out_of_range(_cross_entropy(y_pred, onehot, from_logits, sample_weight), labels, classes)
+
+
+def check_label_smoothing(label_smoothing):
+    """True when targets are to be smoothed; an error for anything but a number in [0, 1]."""
+    if not (isinstance(label_smoothing, (int, float)) and not isinstance(label_smoothing, bool)
+            and 0 <= label_smoothing <= 1):
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    return label_smoothing > 0
+
+
+def _smoothed(onehot, label_smoothing):
+    """One-hot targets moved towards the uniform distribution: y (1 - e) + e / classes."""
+    if not check_label_smoothing(label_smoothing):
+        return onehot
+    return onehot * (1.0 - label_smoothing) + label_smoothing / onehot.shape[-1]
 
 
 def check_class_labels(host_labels, classes, name="y_true_int"):
