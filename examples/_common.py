@@ -31,7 +31,8 @@ def parser(doc, epochs, batch_size=32, image_size=64):
 
 def save_results(name, args, model, history, test, predicted):
     """Write the model and its pictures under args.out: learning curves, confusion matrix,
-    the first convolution's filters, Grad-CAM on a few test images, the misclassified ones."""
+    the first convolution's filters, one test image's feature maps, saliency and Grad-CAM
+    maps of a few test images, and the misclassified ones."""
     out = args.out or os.path.join("runs", name)
     os.makedirs(out, exist_ok=True)
     model.save(os.path.join(out, "model.npz"))
@@ -41,11 +42,16 @@ def save_results(name, args, model, history, test, predicted):
         mc.plots.plot_history(history, os.path.join(out, "learning_curves.png"), title=name)
         mc.plots.plot_confusion_matrix(counts, test.class_names, os.path.join(out, "confusion_matrix.png"), title=name)
         mc.viz.filters(model, path=os.path.join(out, "filters.png"))
+        mc.viz.feature_maps(model, test.images[0], path=os.path.join(out, "feature_maps.png"))
         shown = test.images[:6]
-        heats = [mc.viz.grad_cam(model, image) for image in shown]
-        titles = [f"{test.class_names[t]} -> {test.class_names[p]}" for t, p in zip(test.labels, predicted)]
-        mc.viz.overlay(shown, heats, path=os.path.join(out, "gradcam.png"), title=titles[:6])
+        titles = [f"{test.class_names[t]} -> {test.class_names[p]}" for t, p in zip(test.labels, predicted)][:6]
+        salient = [mc.viz.saliency(model, image) for image in shown]
+        mc.viz.overlay(shown, [s / max(s.max(), 1e-12) for s in salient], path=os.path.join(out, "saliency.png"),
+                       title=titles)
+        cams = [mc.viz.grad_cam(model, image) for image in shown]
+        mc.viz.overlay(shown, cams, path=os.path.join(out, "gradcam.png"), title=titles)
         mc.viz.misclassified(model, test, n=16, path=os.path.join(out, "misclassified.png"))
-        print(f"saved {out}/: learning_curves.png, confusion_matrix.png, filters.png, gradcam.png, misclassified.png")
+        print(f"saved {out}/: learning_curves.png, confusion_matrix.png, filters.png, feature_maps.png, "
+              f"saliency.png, gradcam.png, misclassified.png")
     except ImportError as error:
         print(f"no plots: {error}")

@@ -48,6 +48,9 @@ def test_aerial_scenes_splits_by_blocks_of_numbers_and_saves_a_model_that_scores
     assert "45 training, 15 test images; the test images draw the validation curve" in out
     logits = score_saved_model(tmp_path / "run" / "model.npz", tmp_path / "data" / "forest")
     assert logits.shape == (20, 3) and logits.dtype == np.float32 and np.isfinite(logits).all()
+    for picture in ("learning_curves", "confusion_matrix", "filters", "feature_maps", "saliency", "gradcam",
+                    "misclassified"):
+        assert (tmp_path / "run" / f"{picture}.png").read_bytes()[:4] == b"\x89PNG", picture
 
     random_split = run_example("aerial_scenes", "--data", str(tmp_path / "data"), "--epochs", "1",
                                "--image-size", "32", "--split", "random", "--out", str(tmp_path / "random"))
