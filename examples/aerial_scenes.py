@@ -3,7 +3,9 @@
 Seen from above, a scene has no "up": a parking lot is a parking lot under any
 of the 8 rotations and mirror images of the square. The model learns that
 from randomly rotated and flipped training images, and at test time averages
-its predictions over all 8 versions of each image.
+its predictions over all 8 versions of each image. The tiles are read at 128 px
+(the originals are 256): a stride-2 first convolution brings them to 64x64 maps,
+sharper detail for little more cost than a 64 px network.
 
 How the images are split decides what the score means. UC Merced's images are
 tiles cut from large aerial photographs, and images with neighbouring numbers
@@ -30,10 +32,21 @@ from _common import conv_block, parser, save_results
 L = mc.layers
 
 
+def stem(image_size):
+    """Images larger than 64 px first meet a strided convolution that brings them to 64x64 maps:
+    it sees every pixel of the sharper image, and the blocks after it cost what they cost at 64 px."""
+    stride = image_size // 64
+    if stride < 2:
+        return []
+    return [L.Conv2D(32, 3, strides=stride, padding="same", use_bias=False, kernel_initializer="he_uniform"),
+            L.BatchNormalization(momentum=0.9), L.ReLU()]
+
+
 def build_model(train, image_size, classes):
     return mc.Sequential([
         L.Normalization().adapt(train),
         L.RandomFlip("horizontal_and_vertical"), L.RandomRotate90(), L.RandomTranslation(0.1, 0.1),
+        *stem(image_size),
         *conv_block(32), *conv_block(64), *conv_block(128), *conv_block(256),
         L.GlobalAveragePooling2D(),
         L.Dropout(0.3),
@@ -65,7 +78,7 @@ def split(scenes, how, seed):
 
 
 def main():
-    p = parser(__doc__, epochs=40)
+    p = parser(__doc__, epochs=40, image_size=128)
     p.add_argument("--data", default=None, help="folder with one subfolder per class (default: download)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     p.add_argument("--split", choices=("blocks", "random"), default="blocks",
