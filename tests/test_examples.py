@@ -42,7 +42,7 @@ def test_aerial_scenes_splits_by_blocks_of_numbers_and_saves_a_model_that_scores
     colours = {"beach": (200, 180, 120), "forest": (40, 120, 40), "river": (60, 80, 160)}
     for name, colour in colours.items():
         write_class(tmp_path / "data" / name, name, range(0, 80, 4), colour)
-    out = run_example("aerial_scenes", "--data", str(tmp_path / "data"), "--epochs", "2",   # 128 px: the stem
+    out = run_example("aerial_scenes", "--data", str(tmp_path / "data"), "--epochs", "2", "--image-size", "128",
                       "--out", str(tmp_path / "run"))
     assert "split: blocks of image numbers: 00-59 training, 60-79 test" in out
     assert "45 training, 15 test images; the test images draw the validation curve" in out
