@@ -280,4 +280,11 @@ class _Progress:
 
 
 def _interactive():
-    return "ipykernel" in sys.modules or (hasattr(sys.stdout, "isatty") and sys.stdout.isatty())
+    return _in_a_notebook() or (hasattr(sys.stdout, "isatty") and sys.stdout.isatty())
+
+
+def _in_a_notebook():
+    """True inside a Jupyter kernel (not merely when ipykernel was imported, as nbclient does)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
