@@ -57,10 +57,15 @@ def test_aerial_scenes_splits_by_blocks_of_numbers_and_saves_a_model_that_scores
     assert "split: random (stratified" in random_split
 
 
-def test_cats_dogs_saves_a_model_that_scores_raw_images(tmp_path):
+def cats_and_dogs(root, count):
+    """root/{train,validation}/{cats,dogs}/ with `count` images each: orange cats, blue dogs."""
     for part in ("train", "validation"):
-        write_class(tmp_path / part / "cats", "cat", range(12), (200, 120, 60))
-        write_class(tmp_path / part / "dogs", "dog", range(12), (60, 120, 200))
+        write_class(root / part / "cats", "cat", range(count), (200, 120, 60))
+        write_class(root / part / "dogs", "dog", range(count), (60, 120, 200))
+
+
+def test_cats_dogs_saves_a_model_that_scores_raw_images(tmp_path):
+    cats_and_dogs(tmp_path, 12)
     out = run_example("cats_dogs", "--data", str(tmp_path), "--epochs", "2", "--image-size", "32",
                       "--out", str(tmp_path / "run"))
     assert "validation accuracy" in out
@@ -69,9 +74,7 @@ def test_cats_dogs_saves_a_model_that_scores_raw_images(tmp_path):
 
 
 def test_dnn_vs_cnn_measures_both_networks_in_grey_and_colour(tmp_path):
-    for part in ("train", "validation"):
-        write_class(tmp_path / part / "cats", "cat", range(8), (200, 120, 60))
-        write_class(tmp_path / part / "dogs", "dog", range(8), (60, 120, 200))
+    cats_and_dogs(tmp_path, 8)
     out = run_example("dnn_vs_cnn", "--data", str(tmp_path), "--epochs", "1", "--image-size", "16",
                       "--out", str(tmp_path / "run"))
     rows = [line for line in out.splitlines() if line.startswith("| dense") or line.startswith("| CNN")]
