@@ -17,6 +17,7 @@ import numpy as np
 
 from .autograd import no_grad
 from .layers.conv import Conv2D
+from .layers.core import Resizing
 from .layers.pooling import AveragePooling2D, MaxPooling2D
 from .plots import _figure, _finish
 from .tensor import Tensor, tensor
@@ -131,22 +132,9 @@ def grad_cam(model, image, layer=None, target=None):
     a, grad = leaf[0].numpy()[0], leaf[0].grad.numpy()[0]          # (K, h, w)
     weights = grad.mean(axis=(1, 2))
     cam = np.maximum(np.tensordot(weights, a, axes=1), 0)
-    cam = _resize(cam, image.shape[-2:])
+    cam = Resizing(*image.shape[-2:])(tensor(cam[None, None])).numpy()[0, 0]      # bilinear, as Keras
     top = cam.max()
     return (cam / top if top > 0 else cam).astype(np.float32)
-
-
-def _resize(array, size):
-    """Bilinear resize of a 2-D array (pixel centres aligned, as Pillow and Keras do)."""
-    h, w = array.shape
-    rows = np.clip((np.arange(size[0]) + 0.5) * h / size[0] - 0.5, 0, h - 1)
-    cols = np.clip((np.arange(size[1]) + 0.5) * w / size[1] - 0.5, 0, w - 1)
-    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
-    r1, c1 = np.minimum(r0 + 1, h - 1), np.minimum(c0 + 1, w - 1)
-    fr, fc = (rows - r0)[:, None], (cols - c0)[None, :]
-    top = array[r0][:, c0] * (1 - fc) + array[r0][:, c1] * fc
-    bottom = array[r1][:, c0] * (1 - fc) + array[r1][:, c1] * fc
-    return top * (1 - fr) + bottom * fr
 
 
 def _as_picture(image):
