@@ -12,7 +12,8 @@ import warnings
 
 class Callback:
     model = None
-    params = {}     # set by fit before on_train_begin: epochs, steps, verbose, metrics (the names in logs)
+    params = {}     # set by fit before on_train_begin: epochs, steps, verbose, validation_freq,
+    #                 metrics (the names in logs; val_ ones only in epochs that ran validation)
 
     def on_train_begin(self):
         pass
@@ -69,7 +70,7 @@ class ReduceLROnPlateau(Callback):
         self.best, self.wait, self.cooling = None, 0, 0
 
     def on_epoch_end(self, epoch, logs):
-        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        value = _monitored(logs, self.monitor, "ReduceLROnPlateau", self.params)
         if value is None or math.isnan(value):
             return
         if self.cooling:
@@ -98,11 +99,11 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs):
         with open(self.filename, "a") as file:
-            if self.keys is None:
-                self.keys = sorted(logs)
+            if self.keys is None:           # fit's metric names: the first epoch may lack val_ ones
+                self.keys = sorted(self.params.get("metrics") or logs)
                 if file.tell() == 0:
                     file.write(self.separator.join(["epoch"] + self.keys) + "\n")
-            file.write(self.separator.join([str(epoch)] + [repr(float(logs[k])) for k in self.keys]) + "\n")
+            file.write(self.separator.join([str(epoch)] + [repr(float(logs.get(k, math.nan))) for k in self.keys]) + "\n")
 
 class History(Callback):
     """Per-epoch metrics: history.history["val_accuracy"][-1] is the last epoch's."""
@@ -117,13 +118,20 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
 
 
+def _named(path):
+    """The names of the fields a format string fills: "w-{epoch:02d}-{val_loss:.2f}" -> {epoch, val_loss}."""
+    return {field.split(".")[0].split("[")[0] for _, field, _, _ in string.Formatter().parse(path) if field}
+
+
 def _better(monitor, mode):
     if mode == "auto":
         mode = "max" if "acc" in monitor else "min"
     return (lambda a, b: a > b) if mode == "max" else (lambda a, b: a < b)
 
 
-def _monitored(logs, monitor, who):
+def _monitored(logs, monitor, who, params):
+    if monitor not in logs and monitor in params.get("metrics", ()):
+        return None                     # a val_ metric in an epoch without validation (validation_freq)
     if monitor not in logs:
         warnings.warn(f"{who}: '{monitor}' is not among the metrics {sorted(logs)}; "
                       f"pass validation data or monitor another metric", stacklevel=3)
@@ -146,7 +154,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = None
 
     def on_epoch_end(self, epoch, logs):
-        value = _monitored(logs, self.monitor, "EarlyStopping")
+        value = _monitored(logs, self.monitor, "EarlyStopping", self.params)
         if value is None or math.isnan(value):
             return
         if self.best is None or self.better(value - self.sign * self.min_delta, self.best):
@@ -178,18 +186,19 @@ class ModelCheckpoint(Callback):
         if "metrics" not in self.params:
             return                          # not run by fit
         known = set(self.params["metrics"]) | {"epoch"}
-        for _, field, _, _ in string.Formatter().parse(self.path):
-            name = field.split(".")[0].split("[")[0] if field else None
-            if name and name not in known:
+        for name in _named(self.path):
+            if name not in known:
                 raise ValueError(f"ModelCheckpoint: the path {self.path!r} names {{{name}}}, but this fit logs only "
                                  f"{sorted(known)}" + (" (val_ metrics need validation data)"
                                                        if name.startswith("val_") else ""))
 
     def on_epoch_end(self, epoch, logs):
         if self.save_best_only:
-            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            value = _monitored(logs, self.monitor, "ModelCheckpoint", self.params)
             if value is None or (self.best is not None and not self.better(value, self.best)):
                 return
             self.best = value
+        if any(name not in logs for name in _named(self.path) - {"epoch"}):
+            return                          # a val_ metric the path names, in an epoch without validation
         path = self.path.format(epoch=epoch + 1, **logs)
         (self.model.save_weights if self.save_weights_only else self.model.save)(path)

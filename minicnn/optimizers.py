@@ -64,9 +64,7 @@ class Optimizer:
             for p in self.params:
                 if p.grad is None:
                     continue
-                g = p.grad.data
-                if self.weight_decay:
-                    g = g + self.weight_decay * p.data       # L2 penalty, as in PyTorch
+                g = self.decay(p, p.grad.data, lr) if self.weight_decay else p.grad.data
                 self.update(p, g, lr, self.state.setdefault(id(p), {}))
             if self.use_ema:
                 self._update_averages()
@@ -89,6 +87,10 @@ class Optimizer:
             ema = self.state.get(id(p), {}).get("ema")
             if ema is not None:
                 p.data[...] = ema
+
+    def decay(self, p, g, lr):
+        """weight_decay as an L2 penalty (PyTorch's weight_decay): its gradient added to g."""
+        return g + self.weight_decay * p.data
 
     def update(self, p, g, lr, state):
         raise NotImplementedError
@@ -130,6 +132,20 @@ class Adam(Optimizer):
         p.data -= lr * m_hat / (p.xp.sqrt(v_hat) + self.epsilon)
 
 
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter): each step first shrinks the weights,
+    p -= lr * weight_decay * p, outside the moment estimates. With plain Adam an L2 penalty's gradient
+    is divided by sqrt(v) like any other, so weights with large gradients are barely decayed."""
+
+    def __init__(self, params=None, lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.01,
+                 learning_rate=None, use_ema=False, ema_momentum=0.99):
+        super().__init__(params, lr, beta_1, beta_2, epsilon, weight_decay, learning_rate, use_ema, ema_momentum)
+
+    def decay(self, p, g, lr):
+        p.data *= 1 - lr * self.weight_decay
+        return g
+
+
 class RMSprop(Optimizer):
     """Steps divided by a running root-mean-square of recent gradients."""
 
@@ -147,7 +163,7 @@ class RMSprop(Optimizer):
         p.data -= lr * step
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 
 def get_optimizer(optimizer):

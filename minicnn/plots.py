@@ -26,11 +26,14 @@ def _finish(fig, path):
 def plot_history(history, path=None, title=None):
     """Loss and accuracy per epoch, training and validation, side by side."""
     logs = getattr(history, "history", history)
+    every = {"": 1, "val_": getattr(history, "params", {}).get("validation_freq", 1)}     # fit's validation_freq
     fig = _figure((10, 4))
     for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
-        for key, style in ((metric, "-"), (f"val_{metric}", "--")):
-            if key in logs:
-                ax.plot(range(1, len(logs[key]) + 1), logs[key], style, label=key)
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = logs.get(prefix + metric)
+            if values:
+                ax.plot(range(every[prefix], every[prefix] * len(values) + 1, every[prefix]), values, style,
+                        label=prefix + metric)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

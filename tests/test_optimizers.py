@@ -55,6 +55,34 @@ def test_adam():
         np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
+def reference_adam(lr, weight_decay=0.0, decoupled=False):
+    p, m, v, path = START.copy(), 0, 0, []
+    for t, g in enumerate(GRADS, start=1):
+        if decoupled:
+            p = p * (1 - lr * weight_decay)         # torch.optim.AdamW: shrink first, then the Adam step
+        else:
+            g = g + weight_decay * p                # torch.optim.Adam(weight_decay=...): an L2 gradient
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        p = p - lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        path.append(p)
+    return path
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1, 1.0])
+def test_adamw_decays_outside_the_moments_and_adam_inside(weight_decay):
+    adamw = run(mc.optimizers.AdamW, lr=0.05, weight_decay=weight_decay)
+    adam = run(mc.optimizers.Adam, lr=0.05, weight_decay=weight_decay)
+    for got, want in zip(adamw, reference_adam(0.05, weight_decay, decoupled=True)):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    for got, want in zip(adam, reference_adam(0.05, weight_decay)):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    if weight_decay:                                # the two rules differ: AdamW is not Adam renamed
+        assert not np.allclose(adamw[-1], adam[-1], rtol=1e-3)
+    assert mc.optimizers.AdamW().weight_decay == 0.01                   # PyTorch's default
+    assert type(mc.optimizers.get_optimizer("adamw")) is mc.optimizers.AdamW
+
+
 def test_rmsprop():
     p, ms, path = START.copy(), 0, []
     for g in GRADS:

@@ -344,3 +344,36 @@ def test_class_weight_scales_each_image_loss_as_keras_does():
             compiled().fit(x, y, verbose=0, class_weight=bad)
     with pytest.raises(ValueError, match="class_weight names class 5, but the model has 2 classes"):
         compiled().fit(x, y, verbose=0, class_weight={5: 2.0})
+
+
+def test_validation_freq_validates_every_nth_epoch_and_the_callbacks_wait_for_it(tmp_path):
+    x, y = bars(64)
+    val = bars(32, seed=1)
+    model = compiled()
+    stop = mc.callbacks.EarlyStopping("val_loss", patience=5)
+    log = tmp_path / "log.csv"
+    check = mc.callbacks.ModelCheckpoint(tmp_path / "w-{epoch}-{val_accuracy:.2f}.npz", save_weights_only=True)
+    seen = []
+    after = mc.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(model.evaluate(*val)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # no "val_loss is not among the metrics" on epochs 1 and 3
+        history = model.fit(x, y, epochs=5, batch_size=16, validation_data=val, validation_freq=2, verbose=0,
+                            callbacks=[stop, mc.callbacks.CSVLogger(log), check, after])
+    assert len(history.history["loss"]) == 5 and len(history.history["val_loss"]) == 2
+    np.testing.assert_allclose([history.history["val_loss"], history.history["val_accuracy"]],
+                               np.transpose([seen[1], seen[3]]), rtol=1e-5)     # after epochs 2 and 4
+    assert stop.best == min(history.history["val_loss"])
+    assert sorted(p.name.split("-")[1] for p in tmp_path.glob("w-*.npz")) == ["2", "4"]
+    rows = log.read_text().splitlines()
+    assert rows[0] == "epoch,accuracy,loss,val_accuracy,val_loss" and len(rows) == 6
+    assert rows[1].endswith("nan,nan") and not rows[2].endswith("nan")
+    pytest.importorskip("matplotlib")
+    figure = mc.plots.plot_history(history)
+    lines = {line.get_label(): line.get_xdata() for ax in figure.axes for line in ax.get_lines()}
+    assert list(lines["loss"]) == [1, 2, 3, 4, 5] and list(lines["val_loss"]) == [2, 4]
+
+
+@pytest.mark.parametrize("freq", [0, -1, 1.5, True, "2"])
+def test_a_validation_freq_that_is_not_a_positive_int_is_named(freq):
+    with pytest.raises(ValueError, match=r"validation_freq must be a positive int.*got"):
+        compiled().fit(*bars(16), epochs=1, validation_freq=freq, verbose=0)

@@ -146,14 +146,17 @@ class Model(Layer):
         return self
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0, shuffle=True,
-            callbacks=None, verbose=1, class_weight=None):
+            callbacks=None, verbose=1, class_weight=None, validation_freq=1):
         """Train for `epochs` passes over the data; returns a History (also kept as model.history).
+
+        validation_freq n: evaluate the validation data after every n-th epoch only (Keras): epochs
+        n, 2n, ... log val_ metrics, the others none.
 
         class_weight {class: weight}: each training image's loss is multiplied by its class's
         weight (1 for classes not named), as in Keras; validation is not weighted.
         """
         return training.fit(self, x, y, epochs, batch_size, validation_data, validation_split, shuffle,
-                            callbacks, verbose, class_weight)
+                            callbacks, verbose, class_weight, validation_freq)
 
     def evaluate(self, x, y=None, batch_size=32, verbose=0, return_dict=False):
         """Loss (and accuracy, if compiled with it) over the data, in inference mode."""

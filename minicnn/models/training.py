@@ -25,12 +25,15 @@ from ..tensor import Tensor
 
 
 def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuffle, callbacks, verbose,
-        class_weight=None):
+        class_weight=None, validation_freq=1):
     if model.loss is None or model.optimizer is None:
         raise RuntimeError("fit: call model.compile(optimizer, loss, metrics) first")
     check_batch_size(batch_size, "fit")
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+    if not isinstance(validation_freq, (int, np.integer)) or isinstance(validation_freq, bool) or validation_freq < 1:
+        raise ValueError(f"fit: validation_freq must be a positive int (validate every that many epochs), "
+                         f"got {validation_freq!r}")
     if isinstance(validation_data, (tuple, list)) and len(validation_data) != 2:
         raise ValueError(f"fit: validation_data must be a dataset or an (x, y) pair, got {len(validation_data)} items"
                          + (" (sample weights are not supported)" if len(validation_data) == 3 else ""))
@@ -79,7 +82,8 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     metrics += [f"val_{name}" for name in metrics] if val is not None else []
     for callback in callbacks:
         callback.model = model
-        callback.params = {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose, "metrics": metrics}
+        callback.params = {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose, "metrics": metrics,
+                           "validation_freq": validation_freq}
         callback.on_train_begin()
     model.stop_training = False
     try:
@@ -96,7 +100,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
                         print(f"Training interrupted during epoch {epoch + 1}; keeping the weights "
                               f"of its last finished batch.", flush=True)
                     break
-                if val is not None:
+                if val is not None and (epoch + 1) % validation_freq == 0:
                     logs.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size).items()})
                 if verbose:
                     _print_epoch(epoch, epochs, logs, seconds, len(train))
