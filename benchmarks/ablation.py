@@ -43,6 +43,9 @@ def arguments():
     p.add_argument("--ema", type=float, default=0.0, help="use_ema with this momentum; 0: off")
     p.add_argument("--lr", type=float, default=3e-3, help="peak of the one-cycle schedule")
     p.add_argument("--bs", type=int, default=32, help="batch size")
+    p.add_argument("--mixup", type=float, default=0.0, help="trial: mixup with Beta(alpha, alpha) weights; 0: off")
+    p.add_argument("--valfreq", type=int, default=1, help="validate every this many epochs")
+    p.add_argument("--poolfirst", type=int, default=0, help="1: conv, pool, then BatchNorm and ReLU on 4x fewer values")
     p.add_argument("--drop", type=float, default=0.3, help="dropout before the dense layer")
     return p.parse_args()
 
@@ -61,6 +64,43 @@ def data(a):
     return train, val, test, 21
 
 
+class Cutout(L.Layer):
+    """Trial: a size x size square (centre anywhere, clipped at the border) set to 0 in every training image."""
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        n, _, h, w = x.shape
+        cy, cx = (np.floor(mc.random.uniform(n) * h).astype(int), np.floor(mc.random.uniform(n) * w).astype(int))
+        rows, cols = np.arange(h), np.arange(w)
+        inside_y = np.abs(rows[None, :] - cy[:, None]) <= self.size // 2 - 1 + (rows[None, :] <= cy[:, None])
+        inside_x = np.abs(cols[None, :] - cx[:, None]) <= self.size // 2 - 1 + (cols[None, :] <= cx[:, None])
+        keep = ~(inside_y[:, None, :, None] & inside_x[:, None, None, :])
+        return x * mc.tensor(keep.astype(np.float32))
+
+
+def mixup(alpha):
+    """Trial: fit's training batches mixed pairwise, x = l x + (1 - l) x[perm], the 0/1 labels likewise."""
+    plain = mc.models.training.batches
+
+    def mixed(dataset, batch_size, device, shuffle=False):
+        for x, y in plain(dataset, batch_size, device, shuffle):
+            if not shuffle:                 # evaluation
+                yield x, y
+                continue
+            n = x.shape[0]
+            lam = mc.random.generator().beta(alpha, alpha, n).astype(np.float32)
+            perm = mc.random.generator().permutation(n)
+            xs, ys = x.numpy(), y.numpy().astype(np.float32)
+            xm = lam[:, None, None, None] * xs + (1 - lam[:, None, None, None]) * xs[perm]
+            yield mc.tensor(xm), mc.tensor(lam * ys + (1 - lam) * ys[perm])
+    mc.models.training.batches = mixed
+
+
 def network(a, train, classes):
     inputs = mc.Input(shape=(3, a.size, a.size))
     if a.task == "aerial":
@@ -71,6 +111,7 @@ def network(a, train, classes):
     layers += [L.RandomRotation(0.05)] if "rot" in a.aug else []
     layers += [L.RandomContrast(0.2)] if "contrast" in a.aug else []
     layers += [L.Normalization().adapt(train)]
+    layers += [Cutout(a.size // 4)] if "cutout" in a.aug else []
     if a.stem:
         layers += [L.Conv2D(a.stem, 3, strides=2, padding="same", use_bias=False, kernel_initializer="he_uniform"),
                    L.BatchNormalization(momentum=0.9), L.ReLU()] + ([L.MaxPooling2D(2)] if a.stempool else [])
@@ -81,7 +122,8 @@ def network(a, train, classes):
         if a.residual and i >= 1:
             h = residual_block(h, width)
         else:
-            for layer in conv_block(width):
+            block = conv_block(width)
+            for layer in (block[:1] + block[3:] + block[1:3]) if a.poolfirst else block:
                 h = layer(h)
     h = L.Dropout(a.drop)(L.GlobalAveragePooling2D()(h))
     return mc.Model(inputs, L.Dense(classes)(h))
@@ -108,7 +150,9 @@ def main():
     model.compile(mc.optimizers.Adam(learning_rate=mc.schedules.OneCycle(max_lr=a.lr), use_ema=a.ema > 0,
                                      ema_momentum=a.ema or 0.99), loss, metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(train, epochs=a.epochs, batch_size=a.bs, validation_data=val, verbose=2)
+    if a.mixup:
+        mixup(a.mixup)
+    model.fit(train, epochs=a.epochs, batch_size=a.bs, validation_data=val, verbose=2, validation_freq=a.valfreq)
     minutes = (time.perf_counter() - start) / 60
     plain = probabilities(model.predict(test))
     flipped = (plain + probabilities(model.predict(np.ascontiguousarray(test.images[..., ::-1])))) / 2

@@ -6,6 +6,13 @@ grow block by block (32, 64, 128, 256), batch normalisation steadies training,
 augmentation (random flips and shifts) teaches invariance to translation,
 global average pooling and dropout keep the classifier small.
 
+Three more steps earn their place (benchmarks/RESULTS.md, issue 11): sharper
+photos (96 px; a first convolution with stride 2 turns them into 48x48 maps, so
+the blocks cost less than on 64 px images), mixup (training on blends of two
+photos labelled with the same blend: mc.data.MixUp), and averaging each
+validation photo's prediction with its mirror image's. Each block pools before
+its batch normalisation and ReLU, which then work on a quarter of the values.
+
     python examples/cats_dogs.py --data ../shared/data/catsdogs      # a folder with train/ and validation/
     python examples/cats_dogs.py                                      # downloads cats_and_dogs_filtered.zip once
 """
@@ -15,9 +22,26 @@ import time
 import minicnn as mc
 import numpy as np
 
-from _common import conv_block, parser, save_results
+from _common import parser, save_results
 
 L = mc.layers
+
+
+def stem(filters=32):
+    """Conv 3x3 with stride 2 -> BatchNorm -> ReLU: every pixel seen, maps half as wide."""
+    return [L.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, kernel_initializer="he_uniform"),
+            L.BatchNormalization(momentum=0.9), L.ReLU()]
+
+
+def pooled_block(filters):
+    """Conv 3x3 -> MaxPool 2 -> BatchNorm -> ReLU: _common.conv_block with the pool moved forward.
+
+    Max-pooling picks the same winners before or after an increasing function, so
+    this is nearly the usual block (BatchNorm's statistics now come from the pooled
+    values), and BatchNorm and ReLU work on a quarter of the values: a step 10% faster.
+    """
+    return [L.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_uniform"),
+            L.MaxPooling2D(2), L.BatchNormalization(momentum=0.9), L.ReLU()]
 
 
 def build_model(train, image_size):
@@ -25,17 +49,29 @@ def build_model(train, image_size):
     return mc.Sequential([
         normalize,
         L.RandomFlip("horizontal"), L.RandomTranslation(0.1, 0.1),
-        *conv_block(32), *conv_block(64), *conv_block(128), *conv_block(256),
+        *stem(32),
+        *pooled_block(32), *pooled_block(64), *pooled_block(128), *pooled_block(256),
         L.GlobalAveragePooling2D(),
         L.Dropout(0.3),
         L.Dense(1),                                     # one logit: > 0 means dog
     ], input_shape=(3, image_size, image_size))
 
 
+def dog_probability(model, images, batch_size):
+    """P(dog) averaged over each image and its mirror image."""
+    total = 0.0
+    for view in (images, np.ascontiguousarray(images[..., ::-1])):
+        total = total + 1 / (1 + np.exp(-model.predict(view, batch_size)[:, 0]))
+    return total / 2
+
+
 def main():
-    p = parser(__doc__, epochs=56)    # 60 epochs: 85.8% in 12.1 min (RESULTS.md, issue 11); 56 stay under 12
+    p = parser(__doc__, epochs=56, image_size=96)
     p.add_argument("--data", default=None, help="folder with train/ and validation/ (default: download)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--mixup", type=float, default=0.2, help="alpha of mixup's Beta(alpha, alpha) blends; 0: off")
+    p.add_argument("--validation-freq", type=int, default=4,
+                   help="score the validation images after every n-th epoch (default 4: 3%% of the time, not 15%%)")
     args = p.parse_args()
     mc.manual_seed(args.seed)
     size = (args.image_size, args.image_size)
@@ -47,12 +83,15 @@ def main():
     model.compile(mc.optimizers.Adam(lr=mc.schedules.OneCycle(max_lr=args.lr)),
                   mc.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"])
     start = time.perf_counter()
-    history = model.fit(train, epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
-                        verbose=args.verbose)
+    blended = mc.data.MixUp(train, alpha=args.mixup) if args.mixup else train
+    history = model.fit(blended, epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
+                        validation_freq=args.validation_freq, verbose=args.verbose)
     seconds = time.perf_counter() - start
-    predicted = (model.predict(validation)[:, 0] > 0).astype(np.int64)
+    plain = float(np.mean((model.predict(validation)[:, 0] > 0) == validation.labels))
+    predicted = (dog_probability(model, validation.images, args.batch_size) > 0.5).astype(np.int64)
     accuracy = float(np.mean(predicted == validation.labels))
-    print(f"validation accuracy: {accuracy:.2%} ({seconds / 60:.1f} min of training on {args.device})")
+    print(f"validation accuracy: {accuracy:.2%} averaged with the mirror images ({plain:.2%} on the images as "
+          f"they are); {seconds / 60:.1f} min of training on {args.device}")
     save_results("cats_dogs", args, model, history, validation, predicted)
 
 

@@ -1,8 +1,9 @@
-"""mc.data: images from folders, datasets in memory, honest splits, batches on a device."""
+"""mc.data: images from folders, datasets in memory, honest splits, mixup, batches on a device."""
 
 from .dataset import ImageDataset, as_dataset, batches
 from .folder import image_folder, load_image
+from .mixup import MixUp
 from .split import file_number, grouped_kfold, grouped_split, stratified_split
 
-__all__ = ["ImageDataset", "as_dataset", "batches", "file_number", "grouped_kfold", "grouped_split",
+__all__ = ["ImageDataset", "MixUp", "as_dataset", "batches", "file_number", "grouped_kfold", "grouped_split",
            "stratified_split", "image_folder", "load_image"]

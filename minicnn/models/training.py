@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..callbacks import History
-from ..data import as_dataset, batches
+from ..data import MixUp, as_dataset, batches
 from ..layers.conv import check_model_input
 from ..schedules import Schedule
 from ..tensor import Tensor
@@ -162,6 +162,8 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
     total_loss, correct, seen = 0.0, 0.0, 0
     progress = _Progress(epoch, epochs, len(train), batch_size, verbose)
     for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
+        if isinstance(train, MixUp):
+            xb, yb = train.mix(xb, yb)
         out = model(xb)
         loss = loss_fn(yb, out, sample_weight=None if weights is None else weights(yb, out))
         value, hits = _read(loss, loss_fn.count_correct(yb, out) if model.metrics else None)
