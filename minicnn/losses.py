@@ -50,7 +50,8 @@ class BinaryCrossentropy(Loss):
         xp = y_pred.xp
         threshold = 0.0 if self.from_logits else 0.5
         predicted = xp.reshape(y_pred.data, (len(y_pred), -1)) > threshold
-        return _count(xp, predicted == (xp.reshape(y_true.data, predicted.shape) > 0.5))
+        labels = xp.astype(xp.reshape(y_true.data, predicted.shape), xp.float32)    # 0/1 ints, or blends
+        return _count(xp, predicted == (labels > 0.5))
 
 
 class CategoricalCrossentropy(Loss):

@@ -20,6 +20,7 @@ from ..autograd import no_grad
 from ..callbacks import History
 from ..data import MixUp, as_dataset, batches
 from ..layers.conv import check_model_input
+from ..losses import SparseCategoricalCrossentropy
 from ..schedules import Schedule
 from ..tensor import Tensor
 
@@ -64,6 +65,10 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
         model.build(train.images.shape[1:])
     if model.optimizer.params is None:
         model.optimizer.bind(model.parameters())
+    if isinstance(train, MixUp) and isinstance(model.loss, SparseCategoricalCrossentropy):
+        raise ValueError("fit: MixUp blends labels into fractions, which class indices can't hold; give the "
+                         "dataset one-hot labels (np.eye(classes, dtype='float32')[labels]) and compile with "
+                         "CategoricalCrossentropy")
     if model.output_shapes:             # built: every label checked on the host once, not on the device each step
         for data in (train, val):
             if data is not None and data.labels is not None:
