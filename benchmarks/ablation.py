@@ -6,9 +6,11 @@
 aerial: trained on images 00-59 (--trainval 1) or 00-49 (00-49 train, 50-59 validation), tested
 on images 60-79 of every class; prints plain, horizontally flipped and 8-symmetry accuracies.
 The network: augmentation, Normalization, an optional strided stem (--stem FILTERS at stride 2),
-conv-BN-ReLU-pool blocks of --widths (residual blocks after the first with --residual 1), global
-average pooling, dropout, one dense layer; Adam with a one-cycle schedule. The examples keep the
-recipes that earned their place. Data from ../shared/data (--data-root).
+conv-BN-ReLU-pool blocks of --widths (conv-pool-BN-ReLU with --poolfirst 1; residual blocks after
+the first with --residual 1), global average pooling, dropout, one dense layer; Adam with a
+one-cycle schedule; --mixup ALPHA trains on mc.data.MixUp blends, --aug cutout blanks a square of
+each training image (a trial, not in the library). The examples keep the recipes that earned
+their place. Data from ../shared/data (--data-root).
 """
 
 import argparse
@@ -43,7 +45,7 @@ def arguments():
     p.add_argument("--ema", type=float, default=0.0, help="use_ema with this momentum; 0: off")
     p.add_argument("--lr", type=float, default=3e-3, help="peak of the one-cycle schedule")
     p.add_argument("--bs", type=int, default=32, help="batch size")
-    p.add_argument("--mixup", type=float, default=0.0, help="trial: mixup with Beta(alpha, alpha) weights; 0: off")
+    p.add_argument("--mixup", type=float, default=0.0, help="mc.data.MixUp with this alpha; 0: off")
     p.add_argument("--valfreq", type=int, default=1, help="validate every this many epochs")
     p.add_argument("--poolfirst", type=int, default=0, help="1: conv, pool, then BatchNorm and ReLU on 4x fewer values")
     p.add_argument("--drop", type=float, default=0.3, help="dropout before the dense layer")
@@ -81,24 +83,6 @@ class Cutout(L.Layer):
         inside_x = np.abs(cols[None, :] - cx[:, None]) <= self.size // 2 - 1 + (cols[None, :] <= cx[:, None])
         keep = ~(inside_y[:, None, :, None] & inside_x[:, None, None, :])
         return x * mc.tensor(keep.astype(np.float32))
-
-
-def mixup(alpha):
-    """Trial: fit's training batches mixed pairwise, x = l x + (1 - l) x[perm], the 0/1 labels likewise."""
-    plain = mc.models.training.batches
-
-    def mixed(dataset, batch_size, device, shuffle=False):
-        for x, y in plain(dataset, batch_size, device, shuffle):
-            if not shuffle:                 # evaluation
-                yield x, y
-                continue
-            n = x.shape[0]
-            lam = mc.random.generator().beta(alpha, alpha, n).astype(np.float32)
-            perm = mc.random.generator().permutation(n)
-            xs, ys = x.numpy(), y.numpy().astype(np.float32)
-            xm = lam[:, None, None, None] * xs + (1 - lam[:, None, None, None]) * xs[perm]
-            yield mc.tensor(xm), mc.tensor(lam * ys + (1 - lam) * ys[perm])
-    mc.models.training.batches = mixed
 
 
 def network(a, train, classes):
@@ -150,9 +134,8 @@ def main():
     model.compile(mc.optimizers.Adam(learning_rate=mc.schedules.OneCycle(max_lr=a.lr), use_ema=a.ema > 0,
                                      ema_momentum=a.ema or 0.99), loss, metrics=["accuracy"])
     start = time.perf_counter()
-    if a.mixup:
-        mixup(a.mixup)
-    model.fit(train, epochs=a.epochs, batch_size=a.bs, validation_data=val, verbose=2, validation_freq=a.valfreq)
+    model.fit(mc.data.MixUp(train, a.mixup) if a.mixup else train, epochs=a.epochs, batch_size=a.bs,
+              validation_data=val, validation_freq=a.valfreq, verbose=2)
     minutes = (time.perf_counter() - start) / 60
     plain = probabilities(model.predict(test))
     flipped = (plain + probabilities(model.predict(np.ascontiguousarray(test.images[..., ::-1])))) / 2
