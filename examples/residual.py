@@ -16,7 +16,6 @@ import minicnn as mc
 import numpy as np
 
 from _common import conv_block, parser, save_results
-from cats_dogs import build_model as build_sequential
 
 L = mc.layers
 
@@ -29,6 +28,15 @@ def residual_block(x, filters):
     h = L.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_uniform")(h)
     h = L.BatchNormalization(momentum=0.9)(h)
     return L.MaxPooling2D(2)(L.ReLU()(L.Add()([h, skip])))
+
+
+def build_sequential(train, image_size):
+    """The lecture's CNN: four conv-BN-ReLU-pool blocks (32 to 256 filters), global average pooling.
+    (examples/cats_dogs.py starts from it and adds 96 px, mixup and mirror-averaging.)"""
+    return mc.Sequential([L.Normalization().adapt(train), L.RandomFlip("horizontal"), L.RandomTranslation(0.1, 0.1),
+                          *conv_block(32), *conv_block(64), *conv_block(128), *conv_block(256),
+                          L.GlobalAveragePooling2D(), L.Dropout(0.3), L.Dense(1)],
+                         input_shape=(3, image_size, image_size))
 
 
 def build_residual(train, image_size):
