@@ -78,6 +78,7 @@ def test_mixup_learns_the_bars_binary_task_and_keeps_its_blending_in_a_validatio
     data = mc.data.MixUp(mc.data.ImageDataset(x, y), alpha=0.4)
     part = data.subset([0, 1, 2])
     assert isinstance(part, mc.data.MixUp) and part.alpha == 0.4 and part.labels.dtype == np.float32
+    assert repr(part) == "MixUp(ImageDataset(3 images of shape (1, 8, 8), float32), alpha=0.4)"
     mc.manual_seed(0)
     model = mc.Sequential([L.Conv2D(4, 3, padding="same", activation="relu"), L.MaxPooling2D(2), L.Flatten(),
                            L.Dense(1)], input_shape=(1, 8, 8)).to("strict")      # also: no host-only calls

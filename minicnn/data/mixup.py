@@ -48,6 +48,9 @@ class MixUp(ImageDataset):
         super().__init__(dataset.images, labels.astype(np.float32), dataset.class_names, dataset.file_paths)
         self.alpha = alpha
 
+    def __repr__(self):
+        return f"MixUp({super().__repr__()}, alpha={self.alpha})"
+
     def subset(self, indices):
         return MixUp(super().subset(indices), self.alpha)
 
