@@ -23,7 +23,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
 import minicnn as mc  # noqa: E402
-from _common import conv_block  # noqa: E402
+from _common import conv_block, strided_stem  # noqa: E402
+from cats_dogs import pooled_block  # noqa: E402
 from residual import residual_block  # noqa: E402
 
 L = mc.layers
@@ -97,8 +98,7 @@ def network(a, train, classes):
     layers += [L.Normalization().adapt(train)]
     layers += [Cutout(a.size // 4)] if "cutout" in a.aug else []
     if a.stem:
-        layers += [L.Conv2D(a.stem, 3, strides=2, padding="same", use_bias=False, kernel_initializer="he_uniform"),
-                   L.BatchNormalization(momentum=0.9), L.ReLU()] + ([L.MaxPooling2D(2)] if a.stempool else [])
+        layers += strided_stem(2, a.stem) + ([L.MaxPooling2D(2)] if a.stempool else [])
     h = inputs
     for layer in layers:
         h = layer(h)
@@ -106,8 +106,7 @@ def network(a, train, classes):
         if a.residual and i >= 1:
             h = residual_block(h, width)
         else:
-            block = conv_block(width)
-            for layer in (block[:1] + block[3:] + block[1:3]) if a.poolfirst else block:
+            for layer in pooled_block(width) if a.poolfirst else conv_block(width):
                 h = layer(h)
     h = L.Dropout(a.drop)(L.GlobalAveragePooling2D()(h))
     return mc.Model(inputs, L.Dense(classes)(h))

@@ -17,6 +17,14 @@ def conv_block(filters):
             L.BatchNormalization(momentum=0.9), L.ReLU(), L.MaxPooling2D(2)]
 
 
+def strided_stem(stride, filters=32):
+    """Conv 3x3 with `stride` -> BatchNorm -> ReLU: a sharper image's every pixel is seen, and the
+    blocks after it work on maps `stride` times narrower, so they cost what they cost on a smaller image."""
+    L = mc.layers
+    return [L.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, kernel_initializer="he_uniform"),
+            L.BatchNormalization(momentum=0.9), L.ReLU()]
+
+
 def parser(doc, epochs, batch_size=32, image_size=64):
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training set (default {epochs})")

@@ -28,20 +28,10 @@ import time
 import minicnn as mc
 import numpy as np
 
-from _common import conv_block, parser, save_results
+from _common import conv_block, parser, save_results, strided_stem
 from residual import residual_block
 
 L = mc.layers
-
-
-def stem(image_size):
-    """Images larger than 64 px first meet a strided convolution that brings them to 64x64 maps:
-    it sees every pixel of the sharper image, and the blocks after it cost what they cost at 64 px."""
-    stride = image_size // 64
-    if stride < 2:
-        return []
-    return [L.Conv2D(32, 3, strides=stride, padding="same", use_bias=False, kernel_initializer="he_uniform"),
-            L.BatchNormalization(momentum=0.9), L.ReLU()]
 
 
 def build_model(train, image_size, classes):
@@ -49,7 +39,7 @@ def build_model(train, image_size, classes):
     inputs = mc.Input(shape=(3, image_size, image_size))
     h = L.Normalization().adapt(train)(inputs)
     for layer in [L.RandomFlip("horizontal_and_vertical"), L.RandomRotate90(), L.RandomTranslation(0.1, 0.1),
-                  *stem(image_size), *conv_block(32)]:
+                  *(strided_stem(image_size // 64) if image_size >= 128 else []), *conv_block(32)]:
         h = layer(h)
     for filters in (64, 128, 256):
         h = residual_block(h, filters)

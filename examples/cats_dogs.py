@@ -22,15 +22,9 @@ import time
 import minicnn as mc
 import numpy as np
 
-from _common import parser, save_results
+from _common import parser, save_results, strided_stem
 
 L = mc.layers
-
-
-def stem(filters=32):
-    """Conv 3x3 with stride 2 -> BatchNorm -> ReLU: every pixel seen, maps half as wide."""
-    return [L.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, kernel_initializer="he_uniform"),
-            L.BatchNormalization(momentum=0.9), L.ReLU()]
 
 
 def pooled_block(filters):
@@ -49,7 +43,7 @@ def build_model(train, image_size):
     return mc.Sequential([
         L.RandomFlip("horizontal"), L.RandomTranslation(0.1, 0.1),     # on the pixels, as in Keras' tutorials:
         normalize,                                      # a shifted photo's uncovered border is black
-        *stem(32),
+        *strided_stem(2),                               # 96 px photos -> 48x48 maps
         *pooled_block(32), *pooled_block(64), *pooled_block(128), *pooled_block(256),
         L.GlobalAveragePooling2D(),
         L.Dropout(0.3),
