@@ -6,24 +6,25 @@ one gradient per input. `backward` below visits the recorded graph in reverse
 topological order, so each node's gradient is complete before it is passed on.
 """
 
+import threading
 from contextlib import contextmanager
 
-_grad_enabled = True
+# One switch per thread, as PyTorch's: `no_grad` in one thread leaves the others recording.
+_mode = threading.local()
 
 
 def is_grad_enabled():
-    return _grad_enabled
+    return getattr(_mode, "enabled", True)
 
 
 @contextmanager
 def no_grad():
-    """Inside `with mc.no_grad():` ops record nothing (inference, optimizer updates)."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    """Inside `with mc.no_grad():` ops record nothing (inference, optimizer updates), in this thread."""
+    previous, _mode.enabled = is_grad_enabled(), False
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _mode.enabled = previous
 
 
 def record(out, parents, backward):
@@ -32,7 +33,7 @@ def record(out, parents, backward):
     `backward(grad)` returns one gradient array (or None) per parent, each
     already reduced to that parent's shape.
     """
-    if _grad_enabled and any(p.requires_grad for p in parents):
+    if is_grad_enabled() and any(p.requires_grad for p in parents):
         out.requires_grad = True
         out._parents = tuple(parents)
         out._backward = backward

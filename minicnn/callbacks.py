@@ -70,20 +70,23 @@ class ReduceLROnPlateau(Callback):
         self.best, self.wait, self.cooling = None, 0, 0
 
     def on_epoch_end(self, epoch, logs):
+        """Keras' rule, step by step: a cooldown epoch resets the wait; an improvement records the best;
+        otherwise, out of cooldown, wait one more epoch and reduce once `patience` have passed."""
         value = _monitored(logs, self.monitor, "ReduceLROnPlateau", self.params)
-        if value is None or math.isnan(value):
+        if value is None:
             return
         if self.cooling:
             self.cooling -= 1
             self.wait = 0
         if self.best is None or self.better(value - self.sign * self.min_delta, self.best):
             self.best, self.wait = value, 0
-            return
-        self.wait += 1
-        if self.wait >= self.patience and not self.cooling:
+        elif not self.cooling:
+            self.wait += 1
             optimizer = self.model.optimizer
-            optimizer.learning_rate = max(optimizer.current_lr() * self.factor, self.min_lr)
-            self.wait, self.cooling = 0, self.cooldown
+            lr = optimizer.current_lr()
+            if self.wait >= self.patience and lr > self.min_lr:      # never raised up to min_lr
+                optimizer.learning_rate = max(lr * self.factor, self.min_lr)
+                self.wait, self.cooling = 0, self.cooldown
 
 
 class CSVLogger(Callback):
@@ -124,6 +127,8 @@ def _named(path):
 
 
 def _better(monitor, mode):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got mode={mode!r}")
     if mode == "auto":
         mode = "max" if "acc" in monitor else "min"
     return (lambda a, b: a > b) if mode == "max" else (lambda a, b: a < b)
@@ -155,15 +160,16 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs):
         value = _monitored(logs, self.monitor, "EarlyStopping", self.params)
-        if value is None or math.isnan(value):
+        if value is None:
             return
+        # Keras' rule: `patience` epochs without improvement, then stop (a NaN is no improvement)
         if self.best is None or self.better(value - self.sign * self.min_delta, self.best):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

@@ -8,7 +8,16 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape}, y_pred {y_pred.shape}; they must match")
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        if labels.dtype.kind not in "biu" and not (labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
+            raise ValueError(f"confusion_matrix: {name} must hold class indices (integers), got dtype {labels.dtype}")
+        if labels.size and labels.min() < 0:
+            raise ValueError(f"confusion_matrix: {name} holds the label {int(labels.min())}; class indices are >= 0")
+    y_true, y_pred = y_true.astype(np.int64), y_pred.astype(np.int64)
     n = num_classes or int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+    if max(y_true.max(initial=0), y_pred.max(initial=0)) >= n:
+        raise ValueError(f"confusion_matrix: a label is >= num_classes={num_classes} "
+                         f"(largest: {int(max(y_true.max(initial=0), y_pred.max(initial=0)))})")
     counts = np.zeros((n, n), dtype=np.int64)
     np.add.at(counts, (y_true, y_pred), 1)
     return counts

@@ -25,13 +25,11 @@ class Optimizer:
     def __init__(self, params, lr, weight_decay, learning_rate=None, use_ema=False, ema_momentum=0.99):
         if learning_rate is not None:
             lr = learning_rate
-        if not callable(lr) and not (isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr > 0):
-            raise ValueError(f"{type(self).__name__}: lr must be a positive number or a schedule, got lr={lr!r}")
-        if not (isinstance(weight_decay, numbers.Real) and weight_decay >= 0):
-            raise ValueError(f"{type(self).__name__}: weight_decay must be a number >= 0, got {weight_decay!r}")
-        if not (isinstance(ema_momentum, numbers.Real) and 0 <= ema_momentum < 1):
-            raise ValueError(f"{type(self).__name__}: ema_momentum must be in [0, 1), got {ema_momentum!r}")
-        self.params = None if params is None else list(params)
+        if not callable(lr) and not _number(lr, 0):
+            raise ValueError(f"{type(self).__name__}: lr must be a number >= 0 or a schedule, got lr={lr!r}")
+        check_hyperparameters(self, weight_decay=(weight_decay, 0, None), ema_momentum=(ema_momentum, 0, 1))
+        self.params = None if params is None else checked_parameters(params, type(self).__name__)
+        self.model = None        # the model whose compile bound this optimizer: one model per optimizer
         self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
         self.lr = lr
         self.weight_decay = weight_decay
@@ -39,8 +37,9 @@ class Optimizer:
         self.state = {}          # per parameter: momentum buffers, moment estimates
 
     def bind(self, params):
-        """Attach to parameters (model.compile does this when none were given)."""
-        self.params = list(params)
+        """Attach to parameters (model.compile and fit do this with the model's trainable ones);
+        each parameter's state (momentum, moments) is kept when it stays."""
+        self.params = checked_parameters(params, type(self).__name__, allow_empty=True)
         return self
 
     @property
@@ -49,6 +48,15 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if callable(self.lr) and not callable(value):
+            # Keras refuses this too: the schedule would silently stop
+            raise TypeError(f"{type(self).__name__}: the learning rate is the schedule {self.lr!r}, which sets "
+                            f"it every step, so it can't be set to {value!r} (by LearningRateScheduler or "
+                            f"ReduceLROnPlateau, say). Give the optimizer a number as lr to adjust it, or keep the "
+                            f"schedule alone.")
+        if not callable(value) and not _number(value, 0):
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a number >= 0 or a schedule, "
+                             f"got {value!r}")
         self.lr = value
 
     def current_lr(self):
@@ -100,13 +108,55 @@ class Optimizer:
             p.grad = None
 
 
+def _number(value, low, high=None):
+    """A real number (not a bool) with low <= value (< high)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= low
+            and (high is None or value < high))
+
+
+def check_hyperparameters(optimizer, **values):
+    """Each name=(value, low, high): refused unless low <= value (< high), as PyTorch refuses them."""
+    for name, (value, low, high) in values.items():
+        if not _number(value, low, high):
+            wanted = f"a number >= {low}" if high is None else f"in [{low}, {high})"
+            raise ValueError(f"{type(optimizer).__name__}: {name} must be {wanted}, got {name}={value!r}")
+
+
+def checked_parameters(params, who, allow_empty=False):
+    """`params` as a list of distinct leaf tensors, or an error that says what was passed instead."""
+    from .tensor import Tensor
+    if isinstance(params, Tensor) or not hasattr(params, "__iter__") or isinstance(params, (str, dict)):
+        hint = " (a method: call it, model.parameters())" if callable(params) else ""
+        raise TypeError(f"{who}: params must be an iterable of tensors such as model.parameters(), got "
+                        f"{type(params).__name__}{hint}")
+    params = list(params)
+    for p in params:
+        if isinstance(p, dict):
+            raise TypeError(f"{who}: parameter groups (dicts) are not supported; pass one list of tensors and "
+                            f"use one optimizer per learning rate")
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{who}: params must hold mc.Tensor parameters, got a {type(p).__name__}")
+        if not p.is_leaf:
+            raise ValueError(f"{who}: can't optimize a tensor computed by other operations (a non-leaf); "
+                             f"pass the parameters themselves")
+    if not params and not allow_empty:
+        raise ValueError(f"{who} got an empty parameter list. A network whose layers learn their input size "
+                         f"has no weights until it has seen a batch: give it input_shape= (or call "
+                         f"model.build(input_shape), or run one batch through it) before building the optimizer, "
+                         f"or pass the optimizer to model.compile without parameters")
+    return list({id(p): p for p in params}.values())      # each parameter once: updated once a step
+
+
 class SGD(Optimizer):
     """p -= lr * g, with optional (Nesterov) momentum: v = momentum * v + g."""
 
     def __init__(self, params=None, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, learning_rate=None,
                  use_ema=False, ema_momentum=0.99):
         super().__init__(params, lr, weight_decay, learning_rate, use_ema, ema_momentum)
-        self.momentum, self.nesterov = momentum, nesterov
+        check_hyperparameters(self, momentum=(momentum, 0, None))
+        if nesterov and not momentum:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0, got momentum=0")
+        self.momentum, self.nesterov = momentum, bool(nesterov)
 
     def update(self, p, g, lr, state):
         if self.momentum:
@@ -121,6 +171,7 @@ class Adam(Optimizer):
     def __init__(self, params=None, lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.0,
                  learning_rate=None, use_ema=False, ema_momentum=0.99):
         super().__init__(params, lr, weight_decay, learning_rate, use_ema, ema_momentum)
+        check_hyperparameters(self, beta_1=(beta_1, 0, 1), beta_2=(beta_2, 0, 1), epsilon=(epsilon, 0, None))
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def update(self, p, g, lr, state):
@@ -152,6 +203,7 @@ class RMSprop(Optimizer):
     def __init__(self, params=None, lr=1e-3, rho=0.9, momentum=0.0, epsilon=1e-7, weight_decay=0.0,
                  learning_rate=None, use_ema=False, ema_momentum=0.99):
         super().__init__(params, lr, weight_decay, learning_rate, use_ema, ema_momentum)
+        check_hyperparameters(self, rho=(rho, 0, 1), momentum=(momentum, 0, None), epsilon=(epsilon, 0, None))
         self.rho, self.momentum, self.epsilon = rho, momentum, epsilon
 
     def update(self, p, g, lr, state):

@@ -64,8 +64,46 @@ class Tensor:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
         return f"tensor({body}, dtype={self.dtype}, device={self.device!r}{grad})"
 
+    # --- a tensor as a Python value (PyTorch's rules) ---
     def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self):
+        if self.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.size} values is ambiguous "
+                               f"(shape {self.shape}): use .any() or .all(), or compare one element")
+        return bool(self.item())
+
+    def __contains__(self, value):
+        """`value in t`: whether any element equals value (a number or a tensor broadcast against t)."""
+        if not isinstance(value, (numbers.Number, Tensor)):
+            raise TypeError(f"`in` on a tensor takes a number or a tensor, got {type(value).__name__}")
+        return bool(self.xp.any((self == value).data))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.size != 1:
+            raise TypeError(f"only an integer tensor of one element can be an index, got dtype {self.dtype} "
+                            f"and shape {self.shape}")
+        return int(self.item())
+
+    def any(self):
+        return Tensor(self.xp.any(self.data), self.backend)
+
+    def all(self):
+        return Tensor(self.xp.all(self.data), self.backend)
 
     # --- leaving the graph, the device, the library ---
     def numpy(self):
@@ -149,6 +187,8 @@ class Tensor:
 
     def __truediv__(self, other):
         a, b = _coerce(self, other)
+        if a.dtype.kind != "f":             # integers divide into float32, as in PyTorch (not float64)
+            a, b = a.astype(DEFAULT_DTYPE), b.astype(DEFAULT_DTYPE)
         return _binary(a, b, a.data / b.data,
                        lambda g: (g / b.data, -g * a.data / (b.data * b.data)))
 
@@ -156,6 +196,10 @@ class Tensor:
         a, b = _coerce(self, other)
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+        if a.ndim == 1 and b.ndim == 1:     # two vectors: their dot product, a 0-d tensor
+            if a.shape != b.shape:
+                raise ValueError(f"matmul of vectors of lengths {a.shape[0]} and {b.shape[0]}: they must match")
+            return (a * b).sum()
         if a.ndim == 1:  # a vector is a one-row matrix, as in NumPy
             return (a.reshape(1, -1) @ b).reshape(*b.shape[:-2], b.shape[-1])
         if b.ndim == 1:
@@ -166,15 +210,35 @@ class Tensor:
         return _binary(a, b, out, lambda g: (matmul(g, swap(b.data)), matmul(swap(a.data), g)))
 
     def __pow__(self, exponent):
-        if isinstance(exponent, numbers.Real):
-            # a Python number keeps x's dtype (a NumPy float64 scalar would not)
-            x, p = self, int(exponent) if float(exponent).is_integer() else float(exponent)
+        if isinstance(exponent, numbers.Real) and not isinstance(exponent, Tensor):
+            # a Python number keeps x's dtype (a NumPy float64 scalar would not); a float exponent makes
+            # integers float32, and integers to a negative integer power are refused, as in PyTorch
+            x, p = self, exponent.item() if isinstance(exponent, np.generic) else exponent
+            if isinstance(p, float) or x.dtype.kind == "b":
+                x = floating(x) if isinstance(p, float) else x.astype(np.int64)
+            elif p < 0 and x.dtype.kind in "iu":
+                raise ValueError(f"integers to a negative integer power are not allowed (exponent {p}); "
+                                 f"use x.astype('float32') ** {p}")
+            if p == 0:                      # d(x**0)/dx = 0 everywhere, also at x = 0
+                return autograd.record(_new(x.xp.ones_like(x.data), x), (x,), lambda g: (x.xp.zeros_like(g),))
             return autograd.record(_new(x.data ** p, x), (x,), lambda g: (g * p * x.data ** (p - 1),))
         a, b = _coerce(self, exponent)
         xp = a.xp
         out = xp.pow(a.data, b.data)
-        return _binary(a, b, out, lambda g: (g * b.data * xp.pow(a.data, b.data - 1),
-                                             g * out * xp.log(a.data) if b.requires_grad else None))
+
+        def backward(g):
+            # PyTorch's conventions where the formulas read 0 * inf: no gradient for a zero exponent,
+            # none for the exponent where the base is 0 (and the exponent >= 0)
+            zero, one = xp.zeros_like(g), xp.ones_like(a.data)
+            ga = gb = None
+            if a.requires_grad:
+                no_power = b.data == 0
+                ga = xp.where(no_power, zero, g * b.data * xp.pow(xp.where(no_power, one, a.data), b.data - 1))
+            if b.requires_grad:
+                flat = (a.data == 0) & (b.data >= 0)
+                gb = xp.where(flat, zero, g * out * xp.log(xp.where(flat, one, a.data)))
+            return ga, gb
+        return _binary(a, b, out, backward)
 
     def __neg__(self):
         return autograd.record(_new(-self.data, self), (self,), lambda g: (-g,))
@@ -319,8 +383,14 @@ def _as_tensor(value, like):
     if isinstance(value, (numbers.Number, np.generic)):
         value = value.item() if isinstance(value, np.generic) else value
         dtype = like.dtype
+        if isinstance(value, complex):
+            raise TypeError(f"minicnn has no complex tensors, got the number {value!r}")
         if dtype.kind in "biu" and isinstance(value, float):
             dtype = DEFAULT_DTYPE   # int tensor * 0.5 is float32, never float64
+        elif dtype.kind == "b" and not isinstance(value, bool):
+            dtype = np.dtype(np.int64)  # bool mask * 2 counts in integers, as in PyTorch
+        if dtype.kind in "iu" and not np.iinfo(dtype).min <= value <= np.iinfo(dtype).max:
+            raise OverflowError(f"the number {value} does not fit the tensor's dtype {dtype}")
         return Tensor(like.backend.full((), value, dtype), like.backend)
     return tensor(value)
 
@@ -336,7 +406,15 @@ def _coerce(a, b):
         b = b.astype(a.dtype)
     elif fb and not fa:
         a = a.astype(b.dtype)
+    elif a.dtype != b.dtype and _category(a) == _category(b) and (a.ndim == 0) != (b.ndim == 0):
+        # PyTorch's rule: a 0-d operand of the same kind takes the other's dtype
+        # (float32 image - float64 0-d mean stays float32; NumPy would give float64)
+        a, b = (a.astype(b.dtype), b) if a.ndim == 0 else (a, b.astype(a.dtype))
     return a, b
+
+
+def _category(t):
+    return {"b": 0, "i": 1, "u": 1, "f": 2}[t.dtype.kind]
 
 
 def _binary(a, b, out, backward):

@@ -18,8 +18,9 @@ REFERENCES = {
     "sigmoid": (F.sigmoid, special.expit),
     "log_sigmoid": (F.log_sigmoid, special.log_expit),
     "tanh": (F.tanh, np.tanh),
-    "softmax": (F.softmax, lambda x: special.softmax(x, axis=-1)),
-    "log_softmax": (F.log_softmax, lambda x: special.log_softmax(x, axis=-1)),
+    # by default over the channels: axis 1 of (N, classes) and (N, C, ...), axis 0 of a vector
+    "softmax": (F.softmax, lambda x: special.softmax(x, axis=min(1, x.ndim - 1))),
+    "log_softmax": (F.log_softmax, lambda x: special.log_softmax(x, axis=min(1, x.ndim - 1))),
 }
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
 wide = st.floats(-100, 100, width=32, allow_subnormal=False)

@@ -34,7 +34,7 @@ REFUSED = [
     ("MaxPooling2D(0)", lambda: L.MaxPooling2D(0), ValueError, r"MaxPooling2D: pool_size must be"),
     ("AveragePooling2D(2, strides=0)", lambda: L.AveragePooling2D(2, strides=0), ValueError, r"strides=0"),
     ("Dropout(1.5)", lambda: L.Dropout(1.5), ValueError, r"rate must be in \[0, 1\)"),
-    ("Adam(lr=-1)", lambda: mc.optimizers.Adam(lr=-1), ValueError, r"Adam: lr must be a positive number"),
+    ("Adam(lr=-1)", lambda: mc.optimizers.Adam(lr=-1), ValueError, r"Adam: lr must be a number >= 0"),
     ("SGD(weight_decay=-0.1)", lambda: mc.optimizers.SGD(weight_decay=-0.1), ValueError, r"weight_decay must be"),
     ("validation_data=(x, y, w)", lambda: _compiled().fit(X, Y, validation_data=(X, Y, np.ones(4)), verbose=0),
      ValueError, r"validation_data must be a dataset or an \(x, y\) pair, got 3 items \(sample weights"),

@@ -13,6 +13,12 @@ class ImageDataset:
     def __init__(self, images, labels, class_names=None, file_paths=None):
         images = images.numpy() if isinstance(images, Tensor) else np.asarray(images)
         labels = None if labels is None else (labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels))
+        if labels is not None and labels.dtype.kind not in "biuf":
+            raise ValueError(f"labels must be numbers (class indices, 0/1, or one-hot rows), got dtype "
+                             f"{labels.dtype} (e.g. {labels.reshape(-1)[:3].tolist()}); turn names into indices "
+                             f"first, e.g. [class_names.index(name) for name in labels]")
+        if images.dtype.kind not in "biuf":
+            raise ValueError(f"images must be numbers (uint8 or float), got dtype {images.dtype}")
         if labels is not None and len(labels) != len(images):
             raise ValueError(f"images and labels differ in length: {len(images)} images, {len(labels)} labels")
         self.images, self.labels = images, labels

@@ -100,7 +100,19 @@ def _split(count, validation_split, subset, seed):
 
 
 def load_image(path, image_size, mode):
-    """One image as a uint8 array (C, H, W) of the requested size and mode."""
+    """One image as a uint8 array (C, H, W) of the requested size and mode ("RGB", "L" or "RGBA")."""
+    image_size = _check_size(image_size)
+    if mode not in COLOR_MODES.values():
+        raise ValueError(f"load_image: mode must be one of {sorted(COLOR_MODES.values())}, got {mode!r}")
+    if not os.path.isfile(path):        # a FIFO or a device would block or never end; a folder is no image
+        raise ValueError(f"load_image: {path!r} is not a regular file")
+    try:
+        return _decode(path, image_size, mode)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:  # Pillow's ways to fail
+        raise ValueError(f"load_image: can't read {path!r} as an image ({type(error).__name__}: {error})") from None
+
+
+def _decode(path, image_size, mode):
     with Image.open(path) as image:
         if image.format == "JPEG":
             image.draft(mode, (image_size[1] * 2, image_size[0] * 2))   # decode at reduced size: much faster

@@ -37,8 +37,10 @@ class MixUp(ImageDataset):
         labels = dataset.labels
         if labels is None:
             raise ValueError("MixUp: the dataset has no labels to blend")
-        binary = labels.ndim == 1 and np.isin(labels, (0, 1)).all()
-        if not binary and labels.ndim != 2:
+        # (N,) or (N, 1) of 0/1: a one-unit model's labels; (N, classes > 1): one-hot (or soft) rows
+        binary = (labels.ndim == 1 or (labels.ndim == 2 and labels.shape[1] == 1)) and np.isin(labels, (0, 1)).all()
+        rows = labels.ndim == 2 and labels.shape[1] > 1 and (labels >= 0).all() and np.allclose(labels.sum(1), 1)
+        if not (binary or rows):
             found = np.unique(labels)
             raise ValueError(f"MixUp: labels of shape {labels.shape} with values {found[:5].tolist()}"
                              f"{'...' if len(found) > 5 else ''} can't be blended: wanted 0/1 labels (shape (N,), a "

@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import secrets
+import stat
 import zipfile
 
 import numpy as np
@@ -80,21 +81,26 @@ def architecture(model):
         position = {id(node): i for i, node in enumerate(model.nodes)}
         layers = {id(node.layer): node.layer for node in model.nodes}.values()
         spec = {"format": FUNCTIONAL_FORMAT, "version": VERSION, "input_shape": list(model.input_shape),
-                "layers": [{"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
-                           for layer in layers],
+                "layers": [_layer_entry(layer) for layer in layers],
                 "nodes": [{"layer": node.layer.name, "as_list": node.as_list,
                            "inputs": [position.get(id(t), -1) for t in node.inputs]} for node in model.nodes]}
     elif isinstance(model, Sequential):
         spec = {"format": FORMAT, "version": VERSION,
                 "input_shape": None if model.input_shape is None else list(model.input_shape),
-                "layers": [{"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
-                           for layer in model.layers]}
+                "layers": [_layer_entry(layer) for layer in model.layers]}
     else:                               # a model written as code: its architecture is the code
         spec = {"format": CODE_FORMAT, "version": VERSION, "class": type(model).__name__}
     if model.loss is not None:          # compiled: saved too, so evaluate works right after load_model
         spec["compile"] = {"optimizer": _described(model.optimizer), "loss": _described(model.loss),
                            "metrics": list(model.metrics)}
     return spec
+
+
+def _layer_entry(layer):
+    entry = {"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
+    if not layer.trainable:
+        entry["trainable"] = False
+    return entry
 
 
 def _functional(spec, layers):
@@ -132,8 +138,51 @@ def save_model(model, path):
     if not model.built:
         raise ValueError("save: the model has no weights yet; call it on a batch or pass input_shape first")
     arrays = weight_arrays(model)
-    arrays["__architecture__"] = np.array(json.dumps(architecture(model)))
+    arrays["__architecture__"] = np.array(json.dumps(architecture(model), default=_plain))
+    if model.optimizer is not None:
+        arrays.update(optimizer_arrays(model))
     atomic_savez(path, arrays)
+
+
+OPTIMIZER = "__optimizer__/"     # entries of the optimizer's state: "__optimizer__/<parameter>/<name>"
+
+
+def optimizer_arrays(model):
+    """A compiled model's optimizer state (steps taken; per parameter its moments, momentum, EMA), so
+    that training goes on after load_model where it stopped, as a Keras .keras file does."""
+    optimizer = model.optimizer
+    arrays = {f"{OPTIMIZER}iterations": np.array(optimizer.iterations, np.int64)}
+    for name, p in model.named_parameters():
+        for key, value in optimizer.state.get(id(p), {}).items():
+            host = np.array(value, np.int64) if isinstance(value, int) else p.backend.to_host(value)
+            arrays[f"{OPTIMIZER}{name}/{key}"] = host
+    return arrays
+
+
+def _restore_optimizer(model, arrays):
+    optimizer, backend = model.optimizer, None
+    optimizer.iterations = int(arrays.pop(f"{OPTIMIZER}iterations", 0))
+    parameters = dict(model.named_parameters())
+    for entry in sorted(k for k in arrays if k.startswith(OPTIMIZER)):
+        name, _, key = entry[len(OPTIMIZER):].rpartition("/")
+        value = arrays.pop(entry)
+        if name not in parameters:
+            raise ValueError(f"optimizer state for {name!r}, which the model lacks")
+        p = parameters[name]
+        backend = p.backend
+        state = optimizer.state.setdefault(id(p), {})
+        state[key] = int(value) if value.ndim == 0 and value.dtype.kind == "i" else backend.from_host(value)
+
+
+def _plain(value):
+    """JSON for what a layer's arguments may hold besides Python's own types: NumPy numbers and arrays."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise ValueError(f"save: a {type(value).__name__} ({value!r}) among the model's arguments can't be written "
+                     f"to a file (a function given as activation?): name it instead, activation='relu', or keep "
+                     f"the architecture in code and use save_weights(path)")
 
 
 def save_weights(model, path):
@@ -145,10 +194,17 @@ def save_weights(model, path):
 def read_arrays(path):
     """The arrays of a .npz file, after checking that it is one and that no entry expands beyond its size."""
     path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    if not stat.S_ISREG(os.stat(path).st_mode):     # a FIFO, /dev/zero or a folder: it would block or never end
+        raise ValueError(f"{path}: not a minicnn model file (not a regular file)")
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path}: not a minicnn model file (not an .npz archive; empty, truncated or another format)")
     try:
         with zipfile.ZipFile(path) as archive:
+            names = [entry.filename for entry in archive.infolist()]
+            if len(set(names)) != len(names):
+                raise ValueError(f"{path}: not a minicnn model file (an entry appears twice)")
             for entry in archive.infolist():
                 _check_entry(archive, entry, path)
         with np.load(path, allow_pickle=False) as file:
@@ -174,6 +230,10 @@ def _check_entry(archive, entry, path):
         header = member.tell()
     if dtype.hasobject:
         raise ValueError(f"{path}: entry {entry.filename!r} holds pickled Python objects, which minicnn never loads")
+    # weights are real numbers; the architecture is one string
+    wanted = "U" if entry.filename == "__architecture__.npy" else "fiub"
+    if dtype.kind not in wanted or dtype.fields is not None or (wanted == "U" and shape != ()):
+        raise ValueError(f"{path}: not a minicnn model file (entry {entry.filename!r} holds {dtype} {shape})")
     data = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if header + data != entry.file_size:
         raise ValueError(f"{path}: entry {entry.filename!r} declares {data} bytes of {dtype} {shape} but holds "
@@ -203,28 +263,40 @@ def load_model(path):
     if spec.get("version") != VERSION:
         raise ValueError(f"{path}: a minicnn model file of version {spec.get('version')!r}; this minicnn reads "
                          f"version {VERSION} (a newer minicnn wrote it?)")
-    layers = []
-    for entry in spec["layers"]:
-        if entry["class"] not in LAYER_TYPES:
-            raise ValueError(f"{path}: unknown layer type {entry['class']!r} (a layer class of your own? "
-                             f"build the model in code and call model.load_weights(path))")
-        layers.append(LAYER_TYPES[entry["class"]](**entry["config"]))
-    if spec["format"] == FUNCTIONAL_FORMAT:
-        model = _functional(spec, layers)
-    else:
-        model = Sequential(layers, input_shape=spec["input_shape"])
+    try:
+        layers = []
+        for entry in spec["layers"]:
+            if entry["class"] not in LAYER_TYPES:
+                raise ValueError(f"{path}: unknown layer type {entry['class']!r} (a layer class of your own? "
+                                 f"build the model in code and call model.load_weights(path))")
+            layer = LAYER_TYPES[entry["class"]](**entry["config"])
+            layer.trainable = entry.get("trainable", True)
+            layers.append(layer)
+        if spec["format"] == FUNCTIONAL_FORMAT:
+            model = _functional(spec, layers)
+        else:
+            model = Sequential(layers, input_shape=spec["input_shape"])
+    except (KeyError, TypeError, IndexError, AttributeError) as error:
+        raise ValueError(f"{path}: a damaged minicnn model file (its architecture does not describe a model: "
+                         f"{type(error).__name__}: {error})") from None
+    state = {k: arrays.pop(k) for k in list(arrays) if k.startswith(OPTIMIZER)}
     set_weight_arrays(model, arrays, path)
     if "compile" in spec:
         from .. import losses, optimizers
         settings = spec["compile"]
-        model.compile(_rebuilt(settings["optimizer"], vars(optimizers)), _rebuilt(settings["loss"], vars(losses)),
-                      metrics=settings["metrics"])
-    return model
+        try:
+            model.compile(_rebuilt(settings["optimizer"], vars(optimizers)),
+                          _rebuilt(settings["loss"], vars(losses)), metrics=settings["metrics"])
+            _restore_optimizer(model, state)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: a damaged minicnn model file (its compile settings or optimizer state: "
+                             f"{type(error).__name__}: {error})") from None
+    return model.eval()         # a loaded model is for predictions: no dropout, BatchNorm's moving statistics
 
 
 def load_weights(model, path):
     arrays = read_arrays(path)
-    arrays.pop("__architecture__", None)
+    arrays = {k: v for k, v in arrays.items() if k != "__architecture__" and not k.startswith(OPTIMIZER)}
     set_weight_arrays(model, arrays, path)
 
 

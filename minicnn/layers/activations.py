@@ -14,6 +14,15 @@ ACTIVATIONS = {
 IN_PLACE = {"relu": F.relu_}
 
 
+def activation_name(activation):
+    """A layer's activation argument as it is saved: mc.F.relu given as a function becomes "relu"."""
+    if callable(activation):
+        for name, function in ACTIVATIONS.items():
+            if function is activation and name is not None:
+                return name
+    return activation
+
+
 def activation_function(name, in_place=False):
     if callable(name):
         return name
@@ -27,8 +36,8 @@ class Activation(Layer):
 
     def __init__(self, activation, name=None):
         super().__init__(name)
-        self.activation = activation
-        self.function = activation_function(activation)
+        self.activation = activation_name(activation)
+        self.function = activation_function(self.activation)
 
     def forward(self, x):
         return x if self.function is None else self.function(x)
@@ -67,7 +76,9 @@ class Tanh(Layer):
 
 
 class Softmax(Layer):
-    def __init__(self, axis=-1, name=None):
+    """Softmax over the channels by default (axis 1 of NCHW: what Keras' axis=-1 is in channels-last)."""
+
+    def __init__(self, axis=1, name=None):
         super().__init__(name)
         self.axis = axis
 

@@ -42,13 +42,27 @@ def _unique_name(cls):
     return base if count == 0 else f"{base}_{count}"
 
 
+def _layers_in(name, value):
+    """(dotted name, layer) of the layers in an attribute's value: a layer, or lists, tuples and dicts of them."""
+    if isinstance(value, Layer):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _layers_in(f"{name}.{i}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _layers_in(f"{name}.{key}", item)
+
+
 class Layer:
     built = False               # set on a layer's first call, once its weights exist
+    _trainable = True
 
     def __init__(self, name=None):
         if name is not None and not (isinstance(name, str) and name):
             raise ValueError(f"{type(self).__name__}: name must be a non-empty string, got {name!r}")
         self.name = name or _unique_name(type(self))
+        self._trainable = True
         self.training = True
         self.device = "cpu"
         self.params = {}        # name -> Tensor updated by the optimizer (kernel, bias, ...)
@@ -77,7 +91,35 @@ class Layer:
                 raise ValueError(f"{type(self).__name__}.set_weights: {name} has shape {tensor.shape}, "
                                  f"got {value.shape}")
         for (_, tensor), value in zip(named, weights):
-            tensor.data = tensor.backend.from_host(np.asarray(value, dtype=tensor.dtype))
+            # a copy: training must never write into the caller's array
+            tensor.data = tensor.backend.from_host(np.array(value, dtype=tensor.dtype, copy=True))
+
+    # --- freezing (Keras' trainable) ---
+    @property
+    def trainable(self):
+        """False freezes the layer and its sublayers, as in Keras: fit leaves their weights alone,
+        backward() computes no gradient for them (requires_grad False, PyTorch's way to freeze), and a
+        frozen BatchNormalization normalises with its moving statistics."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, flag):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{type(self).__name__}.trainable must be True or False, got {flag!r}")
+        self._trainable = flag
+        for _, tensor in self._own_parameters():
+            tensor.requires_grad, tensor._frozen_parameter = flag, not flag
+        for _, layer in self.children():
+            layer.trainable = flag
+
+    @property
+    def trainable_weights(self):
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self):
+        trained = {id(p) for p in self.trainable_weights}
+        return [t for _, t in self.named_weights() if id(t) not in trained]
 
     # --- what a subclass writes ---
     def build(self, input_shape):
@@ -105,7 +147,8 @@ class Layer:
     def add_param(self, name, array):
         """Register a trainable parameter made from a host array."""
         self.params[name] = Tensor(get_backend(self.device).from_host(array), get_backend(self.device),
-                                   requires_grad=True)
+                                   requires_grad=self._trainable)
+        self.params[name]._frozen_parameter = not self._trainable
         return self.params[name]
 
     def add_buffer(self, name, array):
@@ -114,20 +157,18 @@ class Layer:
 
     def children(self):
         """(name, layer) of each layer in this one's attributes, in the order they were first set:
-        "dense1", or "blocks.0" for a list or tuple, "heads.cats" for a dict."""
+        "dense1", or "blocks.0" for a list or tuple, "heads.cats" for a dict, at any depth
+        ("stages.0.1" for a list of lists)."""
         for name, value in vars(self).items():
-            if isinstance(value, Layer):
-                yield name, value
-            elif isinstance(value, (list, tuple, dict)):
-                items = value.items() if isinstance(value, dict) else enumerate(value)
-                yield from ((f"{name}.{key}", layer) for key, layer in items if isinstance(layer, Layer))
+            yield from _layers_in(name, value)
 
     def _own_parameters(self):
         """add_param's parameters, then tensors that require grad assigned straight to attributes
-        (PyTorch's habit: self.scale = mc.ones(1, requires_grad=True))."""
+        (PyTorch's habit: self.scale = mc.ones(1, requires_grad=True)), frozen ones included."""
         yield from self.params.items()
         yield from ((name, value) for name, value in vars(self).items()
-                    if isinstance(value, Tensor) and value.requires_grad and value.is_leaf)
+                    if isinstance(value, Tensor) and value.is_leaf
+                    and (value.requires_grad or getattr(value, "_frozen_parameter", False)))
 
     def named_weights(self):
         """(dotted name, tensor) of every parameter and buffer, this layer's first, then its sublayers'."""

@@ -3,7 +3,8 @@
 import numpy as np
 
 from .. import functional as F
-from .activations import activation_function
+from ..ops.im2col import pair
+from .activations import activation_function, activation_name
 from .base import Layer, check_positive
 from .initializers import initial_weights
 
@@ -46,9 +47,9 @@ class Conv2D(Layer):
         super().__init__(name)
         check_positive("Conv2D", filters=filters, kernel_size=kernel_size, strides=strides)
         self.filters, self.strides, self.padding = filters, strides, padding
-        self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-        self.activation, self.use_bias, self.kernel_initializer = activation, use_bias, kernel_initializer
-        self.function = activation_function(activation, in_place=True)
+        self.kernel_size = pair(kernel_size, "Conv2D: kernel_size")
+        self.activation, self.use_bias, self.kernel_initializer = activation_name(activation), use_bias, kernel_initializer
+        self.function = activation_function(self.activation, in_place=True)
 
     def build(self, input_shape):
         check_channels_first("Conv2D", input_shape)
@@ -82,8 +83,8 @@ class Conv1D(Layer):
         super().__init__(name)
         check_positive("Conv1D", filters=filters, kernel_size=kernel_size, strides=strides)
         self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
-        self.activation, self.use_bias, self.kernel_initializer = activation, use_bias, kernel_initializer
-        self.function = activation_function(activation, in_place=True)
+        self.activation, self.use_bias, self.kernel_initializer = activation_name(activation), use_bias, kernel_initializer
+        self.function = activation_function(self.activation, in_place=True)
 
     def build(self, input_shape):
         if len(input_shape) != 3:

@@ -5,7 +5,7 @@ import numpy as np
 from .. import functional as F
 from ..ops.sampling import sample
 from ..tensor import Tensor, floating
-from .activations import activation_function
+from .activations import activation_function, activation_name
 from .base import Layer, check_positive
 from .initializers import initial_weights
 
@@ -16,9 +16,9 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform", name=None):
         super().__init__(name)
         check_positive("Dense", units=units)
-        self.units, self.activation, self.use_bias = units, activation, use_bias
+        self.units, self.activation, self.use_bias = units, activation_name(activation), use_bias
         self.kernel_initializer = kernel_initializer
-        self.function = activation_function(activation, in_place=True)
+        self.function = activation_function(self.activation, in_place=True)
 
     def build(self, input_shape):
         if len(input_shape) != 2:

@@ -34,7 +34,7 @@ class BatchNormalization(Layer):
         self.add_buffer("moving_variance", np.ones(channels, np.float32))
 
     def forward(self, x):
-        if self.training:
+        if self.training and self.trainable:        # frozen (trainable=False): inference, as in Keras
             y, mean, variance = F.batch_norm(x, self.params["gamma"], self.params["beta"], self.epsilon)
             self._update_moving_averages(mean, variance)
             return y

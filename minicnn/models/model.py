@@ -63,10 +63,25 @@ class Model(Layer):
         raise NotImplementedError(f"{type(self).__name__}: write call(self, x) (or forward(self, x))")
 
     # --- structure ---
-    def __call__(self, x):
+    def __call__(self, x, training=None):
+        """The model's outputs for the batch x. training=True or False (Keras' argument) runs this one
+        call in that mode; by default the model's own mode (train() / eval(), as in PyTorch): training
+        from construction until fit, inference after fit and after load_model."""
         if not isinstance(x, Tensor):
             raise TypeError(f"{type(self).__name__} expects a mc.Tensor, got {type(x).__name__}; "
                             f"wrap data with mc.tensor(...)")
+        if training is None:
+            return self._run(x)
+        if not isinstance(training, bool):
+            raise TypeError(f"{type(self).__name__}: training must be True, False or None, got {training!r}")
+        was_training = self.training
+        self.train(training)
+        try:
+            return self._run(x)
+        finally:
+            self.train(was_training)
+
+    def _run(self, x):
         if self.input_shape is None:
             self.input_shape = x.shape[1:]
         out = self.forward(x)
@@ -135,9 +150,23 @@ class Model(Layer):
     def compile(self, optimizer="adam", loss=None, metrics=None):
         """Choose the optimizer (bound to the model's parameters when it has none), the loss and metrics."""
         self.loss = get_loss(loss)
-        self.optimizer = get_optimizer(optimizer)
-        if self.optimizer.params is None and self.built:
-            self.optimizer.bind(self.parameters())          # else fit binds it once the weights exist
+        optimizer = get_optimizer(optimizer)
+        if optimizer.model is not None and optimizer.model is not self:
+            raise ValueError(f"compile: this {type(optimizer).__name__} already trains the model "
+                             f"{optimizer.model.name!r}; give each model its own optimizer "
+                             f"({type(optimizer).__name__}(...) again), as its state belongs to one model's weights")
+        if optimizer.model is None and optimizer.params is not None:    # PyTorch style: Adam(model.parameters())
+            given, own = {id(p) for p in optimizer.params}, {id(p) for p in self.trainable_weights}
+            if given != own:
+                raise ValueError(f"compile: the {type(optimizer).__name__} was given {len(given)} parameters, "
+                                 f"{len(given - own)} of them not this model's trainable weights and "
+                                 f"{len(own - given)} of the model's missing; fit trains every trainable weight. "
+                                 f"Build the optimizer without parameters, and freeze layers with "
+                                 f"layer.trainable = False")
+        optimizer.model = self
+        self.optimizer = optimizer
+        if self.built:
+            optimizer.bind(self.trainable_weights)      # fit binds again: layers added or frozen since count
         metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
         unknown = [m for m in metrics if m not in ("accuracy", "acc")]
         if unknown:

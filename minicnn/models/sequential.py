@@ -3,7 +3,6 @@
 from ..layers import Activation, Conv2D, Dense, Sigmoid, Softmax
 from ..layers.base import Layer
 from ..layers.conv import check_channels_first, check_model_input
-from ..tensor import Tensor
 from .model import Model, _print_table
 
 
@@ -34,9 +33,7 @@ class Sequential(Model):
         shape = "" if self.input_shape is None else f", input_shape={self.input_shape}"
         return f"Sequential([{inside}\n]{shape})"
 
-    def __call__(self, x):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"Sequential expects a mc.Tensor, got {type(x).__name__}; wrap data with mc.tensor(...)")
+    def _run(self, x):
         check_model_input(x.shape)
         if self.input_shape is None:
             self.input_shape = x.shape[1:]

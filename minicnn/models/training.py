@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..autograd import no_grad
-from ..callbacks import History
+from ..callbacks import Callback, History
 from ..data import MixUp, as_dataset, batches
 from ..layers.conv import check_model_input
 from ..losses import SparseCategoricalCrossentropy
@@ -63,8 +63,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
             check_model_input(data.images.shape)
     if not model.built:                 # weights are made by a first pass, before the optimizer needs them
         model.build(train.images.shape[1:])
-    if model.optimizer.params is None:
-        model.optimizer.bind(model.parameters())
+    model.optimizer.bind(model.trainable_weights)     # as they are now: layers added or frozen after compile
     if isinstance(train, MixUp) and isinstance(model.loss, SparseCategoricalCrossentropy):
         raise ValueError("fit: MixUp blends labels into fractions, which class indices can't hold; give the "
                          "dataset one-hot labels (np.eye(classes, dtype='float32')[labels]) and compile with "
@@ -82,7 +81,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     weights = None if class_weight is None else _ClassWeights(class_weight)
     history = History()
     model.history = history
-    callbacks = [history] + list(callbacks or [])
+    callbacks = [history] + _callback_list(callbacks)
     metrics = ["loss"] + (["accuracy"] if model.metrics else [])
     metrics += [f"val_{name}" for name in metrics] if val is not None else []
     for callback in callbacks:
@@ -115,10 +114,27 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
                     break
         model.optimizer.finalize_variable_values()      # use_ema: the averaged weights, as Keras
     finally:
-        model.train()
+        # inference mode from here on (what Keras' model(x) does after fit); model.train() switches back
+        model.eval()
         for callback in callbacks:          # also when training stops on an error: EarlyStopping restores
             callback.on_train_end()
     return history
+
+
+def _callback_list(callbacks):
+    """fit's callbacks: a list of them, or one alone (Keras takes that too)."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"fit: callbacks must be a list of mc.callbacks.Callback, got {type(callbacks).__name__}")
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"fit: callbacks must be mc.callbacks.Callback objects, got a "
+                            f"{type(callback).__name__} ({callback!r}); wrap a function in "
+                            f"mc.callbacks.LambdaCallback(on_epoch_end=...)")
+    return list(callbacks)
 
 
 class _ClassWeights:
@@ -176,9 +192,10 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
             raise FloatingPointError(
                 f"the loss became {value} at epoch {epoch + 1}, batch {step + 1}: training stopped and the "
                 f"weights are those after the previous batch. Lower the learning rate or check the inputs.")
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+        if loss.requires_grad:          # else every layer is frozen: nothing to train, as in Keras
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
         total_loss += value * len(xb)
         correct += hits
         seen += len(xb)

@@ -103,17 +103,24 @@ def tanh(x):
     return _unary(x, out, lambda g: g * (1.0 - out * out))
 
 
-def softmax(x, axis=-1):
+def channel_axis(x, axis):
+    """`axis`, or by default the channels: axis 1 of (N, classes) and (N, C, H, W), as PyTorch
+    picks for them and as Keras' softmax on its channels-last layout means (axis 0 of a vector)."""
+    return (1 if x.ndim > 1 else 0) if axis is None else axis
+
+
+def softmax(x, axis=None):
+    """exp(x) / sum(exp(x)) along `axis` (default: the channels, see channel_axis)."""
     x = floating(x)
-    xp = x.xp
+    xp, axis = x.xp, channel_axis(x, axis)
     e = xp.exp(x.data - xp.max(x.data, axis=axis, keepdims=True))
     out = e / xp.sum(e, axis=axis, keepdims=True)
     return _unary(x, out, lambda g: out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, axis=None):
     x = floating(x)
-    xp = x.xp
+    xp, axis = x.xp, channel_axis(x, axis)
     shifted = x.data - xp.max(x.data, axis=axis, keepdims=True)
     out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
     return _unary(x, out, lambda g: g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True))

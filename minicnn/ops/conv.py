@@ -12,6 +12,8 @@ For one channel and one filter, conv2d(x, w) == scipy.signal.convolve2d(x, w, "v
 with several input channels the per-channel results are summed.
 """
 
+import numbers
+
 from .. import autograd
 from ..tensor import Tensor
 from .im2col import col2im, im2col, output_size, padding_amounts, pair, unpad2d
@@ -70,7 +72,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
 def conv1d(x, weight, bias=None, stride=1, padding=0):
     """1-D convolution of x (N, C, L) with weight (F, C, K): conv2d on a height-1 image."""
     _check_conv_args(x, weight, bias, ndim=3, layout="(N, C, L)", kernel_layout="(F, C, K)")
-    if not isinstance(stride, int):
+    if not isinstance(stride, numbers.Integral) or isinstance(stride, bool):
         raise ValueError(f"conv1d: stride must be an int, got {stride!r}")
     if not isinstance(padding, (int, str)):
         raise ValueError(f"conv1d: padding must be an int, 'valid' or 'same', got {padding!r}")

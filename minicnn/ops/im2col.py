@@ -19,13 +19,17 @@ Both loops run once for each share of the channels (Backend.split_work): on
 a CPU, each core copies the windows of its own channels.
 """
 
+import numbers
+
 
 def pair(value, name):
-    """An int or a pair of ints as a pair."""
-    if isinstance(value, int):
-        return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return tuple(value)
+    """An int or a pair of ints (NumPy's included, bools not) as a pair of Python ints."""
+    def whole(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    if whole(value):
+        return (int(value), int(value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(whole(v) for v in value):
+        return tuple(int(v) for v in value)
     raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
 
 

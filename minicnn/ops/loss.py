@@ -8,6 +8,7 @@ from_logits=False: the predictions are probabilities, clipped to
 
 import numpy as np
 
+from .. import autograd
 from ..tensor import Tensor, tensor
 from .activation import log_sigmoid, log_softmax
 
@@ -117,8 +118,16 @@ def _cross_entropy(y_pred, y_true, from_logits, sample_weight=None):
     else:
         p = y_pred / y_pred.sum(axis=-1, keepdims=True)   # Keras renormalises the rows
         log_p = p.clip(EPSILON, 1.0 - EPSILON).log()
-    losses = -(y_true * log_p).sum(axis=-1)
+    losses = -_target_terms(y_true, log_p).sum(axis=-1)
     return losses.mean() if sample_weight is None else _weighted_mean(losses, sample_weight)
+
+
+def _target_terms(y_true, log_p):
+    """y log p per class, 0 where y = 0: also where log p is -inf (a -inf logit, or one 1e38 below the
+    largest), which a plain product would turn into NaN. The labels need no gradient."""
+    xp, y = log_p.xp, y_true.data
+    out = y * xp.where(y == 0, xp.zeros_like(log_p.data), log_p.data)
+    return autograd.record(Tensor(out, log_p.backend), (log_p,), lambda g: (g * y,))
 
 
 def _weighted_mean(losses, sample_weight):
