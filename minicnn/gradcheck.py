@@ -18,13 +18,14 @@ class GradcheckError(AssertionError):
     pass
 
 
-def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4):
     """True if fn's analytic gradients match numerical ones; raises GradcheckError otherwise.
 
     `inputs` are passed to fn (non-tensors as they are). The floating tensors
     that require grad are checked, or all floating tensors if none does. fn
     must be deterministic: reseed with mc.manual_seed inside it if it draws
-    random numbers (dropout).
+    random numbers (dropout). The defaults, tighter than PyTorch's gradcheck (atol 1e-5, rtol 1e-3),
+    catch a gradient that is 0.05% wrong: in float64 central differences are good to about 1e-9.
     """
     args = [_float64_copy(a) for a in inputs]
     floats = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.dtype.kind == "f"]

@@ -8,6 +8,8 @@ from hypothesis.extra import numpy as hnp
 
 import minicnn as mc
 from helpers import arrays, on
+from minicnn.autograd import record
+from minicnn.gradcheck import GradcheckError
 
 
 # --- constructors and dtypes ---
@@ -329,3 +331,14 @@ def test_reductions_refuse_axes_the_tensor_does_not_have(reduction):
     for good in (-1, 0, (0, 1), (-2, 1)):        # the same as NumPy
         np.testing.assert_allclose(getattr(x, reduction)(axis=good).numpy(),
                                    getattr(np, reduction)(np.arange(6.0).reshape(2, 3), axis=good))
+
+
+def test_gradcheck_fails_a_gradient_that_is_off_by_five_hundredths_of_a_percent():
+    def slightly_wrong_square(x):
+        out = mc.Tensor(x.data * x.data, x.backend)
+        return record(out, (x,), lambda g: (g * 2 * x.data * 1.0005,))
+
+    x = mc.tensor(np.linspace(0.5, 2, 6))
+    assert mc.gradcheck(lambda t: t * t, x)
+    with pytest.raises(GradcheckError, match="analytic"):
+        mc.gradcheck(slightly_wrong_square, x)
