@@ -45,6 +45,22 @@ REFUSED = [
      r"batch_size must be a positive int, got 0"),
     ("an unknown optimizer name", lambda: _compiled().compile("nadam", mc.losses.SparseCategoricalCrossentropy(True)),
      ValueError, r"optimizer must be .* got 'nadam'"),
+    ("EarlyStopping(mode='mni')", lambda: mc.callbacks.EarlyStopping(mode="mni"), ValueError,
+     r"mode must be 'auto', 'min' or 'max', got mode='mni'"),
+    ("ReduceLROnPlateau(mode='maxx')", lambda: mc.callbacks.ReduceLROnPlateau(mode="maxx"), ValueError, r"mode="),
+    ("fit(callbacks=[print])", lambda: _compiled().fit(X, Y, callbacks=[print], verbose=0), TypeError,
+     r"callbacks must be mc\.callbacks\.Callback objects, got a builtin_function_or_method"),
+    ("string labels", lambda: _compiled().fit(X, np.array(["cat", "dog", "cat", "dog"]), verbose=0), ValueError,
+     r"labels must be numbers .* got dtype <U3"),
+    ("confusion_matrix with a label -1", lambda: mc.metrics.confusion_matrix([0, -1], [0, 1]), ValueError,
+     r"y_true holds the label -1"),
+    ("confusion_matrix label >= num_classes", lambda: mc.metrics.confusion_matrix([0, 2], [0, 1], num_classes=2),
+     ValueError, r"a label is >= num_classes=2"),
+    ("MixUp of class indices (N, 1)", lambda: mc.data.MixUp(mc.data.ImageDataset(X, np.array([[0], [2], [1], [3]]))),
+     ValueError, r"can't be blended"),
+    ("int tensor ** -1", lambda: mc.tensor([2, 3]) ** -1, ValueError, r"integers to a negative integer power"),
+    ("Conv2D(4, True)", lambda: L.Conv2D(4, True), ValueError, r"kernel_size"),
+    ("load_image of a folder", lambda: mc.data.load_image(".", (8, 8), "RGB"), ValueError, r"not a regular file"),
     ("an unknown metric", lambda: _compiled().compile("adam", mc.losses.SparseCategoricalCrossentropy(True),
                                                       metrics=["precision"]),
      ValueError, r"metrics: only 'accuracy' is available, got \['precision'\]"),
@@ -68,3 +84,32 @@ def test_numpy_numbers_are_numbers():
     assert mc.optimizers.SGD(lr=np.float32(0.1)).lr == np.float32(0.1)
     assert L.Dense(np.int64(3)).units == 3
     assert _compiled().fit(X, Y, epochs=np.int64(1), batch_size=np.int64(2), verbose=0).history["loss"]
+
+
+def test_numpy_numbers_as_layer_arguments_save_and_load(tmp_path):
+    model = mc.Sequential([L.Conv2D(np.int64(2), np.int64(3), strides=np.int64(1), padding="same"), L.Flatten(),
+                           L.Dropout(np.float32(0.25)), L.Dense(np.int64(2))], input_shape=(1, 4, 4))
+    model.save(tmp_path / "m.npz")
+    again = mc.load_model(tmp_path / "m.npz")
+    assert again.layers[0].kernel_size == (3, 3) and again.layers[-1].units == 2
+
+
+def test_an_activation_given_as_a_minicnn_function_saves_by_its_name(tmp_path):
+    model = mc.Sequential([L.Flatten(), L.Dense(3, activation=F.relu), L.Dense(2, activation=F.softmax)],
+                          input_shape=(1, 4, 4))
+    assert model.layers[1].get_config()["activation"] == "relu"
+    model.save(tmp_path / "m.npz")
+    assert mc.load_model(tmp_path / "m.npz").layers[2].activation == "softmax"
+
+
+def test_an_activation_of_ones_own_is_refused_by_save_with_what_to_do(tmp_path):
+    model = mc.Sequential([L.Flatten(), L.Dense(2, activation=lambda x: x * 2)], input_shape=(1, 4, 4))
+    with pytest.raises(ValueError, match="a function given as activation.*save_weights"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_one_callback_not_in_a_list_is_taken_as_keras_takes_it():
+    stop = mc.callbacks.EarlyStopping("loss", patience=0)
+    _compiled().fit(X, Y, epochs=2, callbacks=stop, verbose=0)
+    assert stop.model is not None
