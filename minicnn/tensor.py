@@ -516,7 +516,10 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
 
 def _filled(fill, shape, requires_grad, dtype, device):
     backend = get_backend(device or "cpu")
-    data = fill(backend, _shape_arg(shape), np.dtype(dtype or DEFAULT_DTYPE))
+    dtype = np.dtype(dtype or DEFAULT_DTYPE)
+    if requires_grad and dtype.kind != "f":
+        raise TypeError(f"only floating-point tensors can require grad, got dtype {dtype}")
+    data = fill(backend, _shape_arg(shape), dtype)
     return Tensor(data, backend, requires_grad=requires_grad)
 
 
