@@ -5,7 +5,9 @@ batch on_train_batch_end(batch, logs) with the running loss (and accuracy), on_e
 logs) with the epoch's metrics; on_train_end(), also when training stops on an error.
 """
 
+import inspect
 import math
+import numbers
 import string
 import warnings
 
@@ -44,14 +46,29 @@ class LambdaCallback(Callback):
 
 
 class LearningRateScheduler(Callback):
-    """At each epoch's start, learning rate = schedule(epoch, current learning rate) (Keras' rule)."""
+    """At each epoch's start, learning rate = schedule(epoch, current learning rate), or
+    schedule(epoch) for a function of one argument (Keras' rule)."""
 
     def __init__(self, schedule):
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: schedule must be a function of (epoch, lr) or (epoch), "
+                            f"got {schedule!r}")
         self.schedule = schedule
+        try:
+            inspect.signature(schedule).bind(0, 0.1)
+            self.takes_lr = True
+        except TypeError:
+            self.takes_lr = False
+        except ValueError:          # a builtin without a signature: try both forms
+            self.takes_lr = True
 
     def on_epoch_begin(self, epoch, logs):
         optimizer = self.model.optimizer
-        optimizer.learning_rate = float(self.schedule(epoch, optimizer.current_lr()))
+        rate = self.schedule(epoch, optimizer.current_lr()) if self.takes_lr else self.schedule(epoch)
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+            raise ValueError(f"LearningRateScheduler: the schedule must return a number, got {rate!r} "
+                             f"at epoch {epoch}")
+        optimizer.learning_rate = float(rate)
 
 
 class ReduceLROnPlateau(Callback):
@@ -59,6 +76,9 @@ class ReduceLROnPlateau(Callback):
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0, min_delta=1e-4, cooldown=0,
                  mode="auto"):
+        check_counts("ReduceLROnPlateau", patience=patience, cooldown=cooldown)
+        if not (isinstance(min_lr, numbers.Real) and min_lr >= 0):
+            raise ValueError(f"ReduceLROnPlateau: min_lr must be a number >= 0, got min_lr={min_lr!r}")
         if not 0.0 < factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
         self.monitor, self.factor, self.patience, self.min_lr = monitor, factor, patience, min_lr
@@ -126,6 +146,12 @@ def _named(path):
     return {field.split(".")[0].split("[")[0] for _, field, _, _ in string.Formatter().parse(path) if field}
 
 
+def check_counts(who, **counts):
+    for name, value in counts.items():
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{who}: {name} must be an int >= 0 (epochs), got {name}={value!r}")
+
+
 def _better(monitor, mode):
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got mode={mode!r}")
@@ -149,6 +175,7 @@ class EarlyStopping(Callback):
     weights of the best epoch."""
 
     def __init__(self, monitor="val_loss", patience=0, restore_best_weights=False, min_delta=0.0, mode="auto"):
+        check_counts("EarlyStopping", patience=patience)
         self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
         self.restore_best_weights = restore_best_weights
         self.better = _better(monitor, mode)

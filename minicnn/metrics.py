@@ -8,6 +8,9 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape}, y_pred {y_pred.shape}; they must match")
+    if num_classes is not None and (not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool)
+                                    or num_classes < 1):
+        raise ValueError(f"confusion_matrix: num_classes must be a positive int or None, got {num_classes!r}")
     for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
         if labels.dtype.kind not in "biu" and not (labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
             raise ValueError(f"confusion_matrix: {name} must hold class indices (integers), got dtype {labels.dtype}")

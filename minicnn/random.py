@@ -4,6 +4,8 @@ Numbers are drawn on the host in float32 and copied to the tensor's device,
 so a seed gives the same initial weights and dropout masks on every device.
 """
 
+import numbers
+
 import numpy as np
 
 DEFAULT_SEED = 0
@@ -13,7 +15,9 @@ _generator = np.random.Generator(np.random.PCG64(DEFAULT_SEED))
 def manual_seed(seed):
     """Restart minicnn's generator from `seed` (NumPy's global state is untouched)."""
     global _generator
-    _generator = np.random.Generator(np.random.PCG64(int(seed)))
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed: seed must be an int, got {seed!r}")
+    _generator = np.random.Generator(np.random.PCG64(int(seed) % 2 ** 64))     # any int, negative too (PyTorch)
 
 
 def generator():

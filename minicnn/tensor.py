@@ -308,7 +308,9 @@ class Tensor:
     def sum(self, axis=None, keepdims=False):
         xp, shape = self.xp, self.shape
         axes = _axes(axis, self.ndim)
-        out = xp.sum(self.data, axis=axes, keepdims=keepdims)
+        # integers and booleans add up in int64, as in PyTorch (NumPy would give uint64 for uint8)
+        wide = {} if self.dtype.kind == "f" or self.dtype == np.uint64 else {"dtype": self.backend.dtype("int64")}
+        out = xp.sum(self.data, axis=axes, keepdims=keepdims, **wide)
         kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
         return autograd.record(_new(out, self), (self,),
                                lambda g: (xp.broadcast_to(xp.reshape(g, kept), shape),))
@@ -317,12 +319,14 @@ class Tensor:
         count = 1
         for i in _axes(axis, self.ndim):
             count *= self.shape[i]
-        return self.sum(axis, keepdims) * (1.0 / count)
+        return self.sum(axis, keepdims) * (1.0 / count if count else float("nan"))    # no values: NaN
 
     def max(self, axis=None, keepdims=False):
         """Largest values; tied maxima share the gradient equally."""
         xp, shape, x = self.xp, self.shape, self.data
         axes = _axes(axis, self.ndim)
+        if any(shape[i] == 0 for i in axes):
+            raise ValueError(f"max over an axis of length 0 (shape {shape}, axis {axis}): there is no largest value")
         out_kept = xp.max(x, axis=axes, keepdims=True)
         out = out_kept if keepdims else xp.reshape(out_kept, tuple(n for i, n in enumerate(shape) if i not in axes))
 
@@ -336,11 +340,29 @@ class Tensor:
     def reshape(self, *shape):
         shape = _shape_arg(shape)
         xp, old = self.xp, self.shape
+        if not _fits(shape, self.size):
+            raise ValueError(f"reshape: shape {shape} does not fit a tensor of shape {old} ({self.size} values; "
+                             f"at most one -1)")
         return autograd.record(_new(xp.reshape(self.data, shape), self), (self,),
                                lambda g: (xp.reshape(g, old),))
 
     def transpose(self, *axes):
-        axes = _shape_arg(axes) or tuple(reversed(range(self.ndim)))
+        """transpose(a, b) swaps two axes, as PyTorch's (also for a matrix: transpose(0, 1) is its
+        transpose); transpose(all axes in a new order) permutes them, as NumPy's; transpose() reverses."""
+        axes = _shape_arg(axes)
+        if len(axes) == 2:
+            a, b = _axes(axes[0], self.ndim)[0], _axes(axes[1], self.ndim)[0]
+            order = list(range(self.ndim))
+            order[a], order[b] = b, a
+            return self.permute(order)
+        return self.permute(axes or tuple(reversed(range(self.ndim))))
+
+    def permute(self, *axes):
+        """The axes in a new order (PyTorch's permute, NumPy's transpose): x.permute(0, 3, 1, 2)."""
+        axes = _shape_arg(axes)
+        if len(axes) != self.ndim or sorted(_axes(axes, self.ndim)) != list(range(self.ndim)):
+            raise ValueError(f"permute: axes {axes} must name each of the tensor's {self.ndim} axes once")
+        axes = _axes(axes, self.ndim)
         xp = self.xp
         inverse = tuple(int(i) for i in np.argsort(axes))
         return autograd.record(_new(xp.permute_dims(self.data, axes), self), (self,),
@@ -362,7 +384,31 @@ class Tensor:
             else:
                 backend.index_add(grad, index, g)  # an index may repeat: add, don't overwrite
             return (grad,)
-        return autograd.record(_new(self.data[index], self), (self,), backward)
+        try:
+            picked = self.data[index]
+        except (IndexError, ValueError, TypeError) as error:    # NumPy's words, under minicnn's
+            raise IndexError(f"can't index a tensor of shape {shape} with {_describe(index)}: {error}") from None
+        return autograd.record(_new(picked, self), (self,), backward)
+
+    # --- copies (copy.deepcopy of a model, as PyTorch users write it) ---
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("only tensors created directly (leaves, such as parameters) can be deep-copied, "
+                               "as in PyTorch; .detach() first")
+        copy = Tensor(self.xp.astype(self.data, self.data.dtype, copy=True), self.backend, self.requires_grad)
+        copy.__dict__.update({k: v for k, v in vars(self).items() if k == "_frozen_parameter"})
+        if self.grad is not None:
+            copy.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = copy
+        return copy
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(t) of a CPU tensor, as PyTorch allows; from a device, .numpy() copies explicitly."""
+        if self.device != "cpu":
+            raise TypeError(f"np.asarray of a tensor on {self.device!r} would copy it to the host behind your back; "
+                            f"use t.numpy()")
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
 
 
 # --- helpers for the ops above ---
@@ -444,6 +490,8 @@ def _axes(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    if not axes:        # NumPy would reduce nothing, PyTorch everything: neither guessed
+        raise ValueError("axis=() names no axis: pass axis=None to reduce over all of them")
     for a in axes:
         if not isinstance(a, numbers.Integral) or isinstance(a, bool):
             raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
@@ -456,10 +504,34 @@ def _axes(axis, ndim):
     return axes
 
 
+def _fits(shape, size):
+    """Whether `shape` (ints >= 0, at most one -1) can hold `size` values."""
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= -1 for n in shape):
+        return False
+    known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+    unknown = sum(n == -1 for n in shape)
+    return known == size if unknown == 0 else unknown == 1 and known > 0 and size % known == 0
+
+
+def check_shape(shape, who):
+    """A sample's shape ((C, H, W) or (features,)) as a tuple of positive ints, or an error naming `who`."""
+    if not (isinstance(shape, (tuple, list)) and shape
+            and all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in shape)):
+        raise ValueError(f"{who} must be a tuple of positive ints without the batch axis, such as (3, 64, 64) "
+                         f"or (10,), got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
 def _shape_arg(args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
+
+
+def _describe(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return ", ".join(f"an array of dtype {p.dtype} and shape {tuple(p.shape)}" if hasattr(p, "dtype") and
+                     hasattr(p, "shape") else repr(p) for p in parts)
 
 
 def _device_index(index, like):
@@ -472,7 +544,8 @@ def _device_index(index, like):
                 raise ValueError(f"index tensor is on {part.device}, indexed tensor on {like.device}")
             part = part.data
         elif isinstance(part, (list, np.ndarray)):
-            part = tensor(part, device=like.device).data
+            empty = isinstance(part, list) and not part
+            part = tensor(np.zeros(0, np.int64) if empty else part, device=like.device).data   # [] picks nothing
         converted.append(part)
     return tuple(converted) if isinstance(index, tuple) else converted[0]
 
@@ -497,7 +570,7 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     else:
         source = backend_of(data) if not isinstance(data, (list, tuple, numbers.Number)) else None
         if source is None:
-            source, array = get_backend("cpu"), np.asarray(data)
+            source, array = get_backend("cpu"), _host_array(data)
         else:
             array = data
     target = get_backend(device) if device is not None else source
@@ -514,9 +587,28 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     return Tensor(array, target, requires_grad=requires_grad)
 
 
+def _host_array(data):
+    """Nested lists or numbers as a NumPy array, or an error in minicnn's words."""
+    if isinstance(data, numbers.Integral) and not isinstance(data, bool) and not -2 ** 63 <= data < 2 ** 63:
+        raise OverflowError(f"the integer {data} does not fit int64")
+    try:
+        array = np.asarray(data)
+    except (ValueError, OverflowError) as error:
+        raise ValueError(f"tensor: data must be a number, a rectangular nested list of numbers or an array "
+                         f"({error})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: data must hold numbers or booleans, got dtype {array.dtype}")
+    if array.dtype == np.uint64 and not isinstance(data, np.ndarray):
+        raise OverflowError("tensor: an integer in the data does not fit int64")
+    return array
+
+
 def _filled(fill, shape, requires_grad, dtype, device):
     backend = get_backend(device or "cpu")
     dtype = np.dtype(dtype or DEFAULT_DTYPE)
+    shape = _shape_arg(shape)
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise ValueError(f"a shape must be ints >= 0, got {shape}")
     if requires_grad and dtype.kind != "f":
         raise TypeError(f"only floating-point tensors can require grad, got dtype {dtype}")
     data = fill(backend, _shape_arg(shape), dtype)
@@ -534,5 +626,7 @@ def ones(*shape, requires_grad=False, dtype=None, device=None):
 def randn(*shape, requires_grad=False, dtype=None, device=None):
     """Standard normal numbers from minicnn's seeded generator (see mc.manual_seed)."""
     def draw(backend, shape, dtype):
+        if dtype.kind != "f":
+            raise TypeError(f"randn draws floating-point numbers; dtype {dtype} can't hold them")
         return backend.from_host(random.normal(shape).astype(dtype, copy=False))
     return _filled(draw, shape, requires_grad, dtype, device)

@@ -30,6 +30,8 @@ _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.f
 def atomic_savez(path, arrays):
     """np.savez to `path`, all or nothing."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"save: {path} is a folder; give the file's path, such as {os.path.join(path, 'model.npz')}")
     folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     _remove_stale_temporaries(folder, name)
@@ -81,12 +83,13 @@ def architecture(model):
         position = {id(node): i for i, node in enumerate(model.nodes)}
         layers = {id(node.layer): node.layer for node in model.nodes}.values()
         spec = {"format": FUNCTIONAL_FORMAT, "version": VERSION, "input_shape": list(model.input_shape),
+                "name": model.name,
                 "layers": [_layer_entry(layer) for layer in layers],
                 "nodes": [{"layer": node.layer.name, "as_list": node.as_list,
                            "inputs": [position.get(id(t), -1) for t in node.inputs]} for node in model.nodes]}
     elif isinstance(model, Sequential):
         spec = {"format": FORMAT, "version": VERSION,
-                "input_shape": None if model.input_shape is None else list(model.input_shape),
+                "input_shape": None if model.input_shape is None else list(model.input_shape), "name": model.name,
                 "layers": [_layer_entry(layer) for layer in model.layers]}
     else:                               # a model written as code: its architecture is the code
         spec = {"format": CODE_FORMAT, "version": VERSION, "class": type(model).__name__}
@@ -112,7 +115,7 @@ def _functional(spec, layers):
     for node in spec["nodes"]:
         sources = [inputs if i == -1 else made[i] for i in node["inputs"]]
         made.append(by_name[node["layer"]](sources if node["as_list"] else sources[0]))
-    return Model(inputs, made[-1])
+    return Model(inputs, made[-1], name=spec.get("name"))
 
 
 def _described(obj):
@@ -121,6 +124,9 @@ def _described(obj):
     names = [n for n in inspect.signature(type(obj).__init__).parameters if n not in ("self", "params",
                                                                                       "learning_rate")]
     config = {n: getattr(obj, n) for n in names}
+    if callable(config.get("lr")) and type(config["lr"]).__module__ != "minicnn.schedules":
+        raise ValueError(f"save: the optimizer's lr is a function of your own ({config['lr']!r}), which can't be "
+                         f"written to a file: use a schedule of mc.schedules, or save_weights(path)")
     if callable(config.get("lr")):
         config["lr"] = _described(config["lr"])
     return {"class": type(obj).__name__, "config": config}
@@ -275,8 +281,8 @@ def load_model(path):
         if spec["format"] == FUNCTIONAL_FORMAT:
             model = _functional(spec, layers)
         else:
-            model = Sequential(layers, input_shape=spec["input_shape"])
-    except (KeyError, TypeError, IndexError, AttributeError) as error:
+            model = Sequential(layers, input_shape=spec["input_shape"], name=spec.get("name"))
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as error:
         raise ValueError(f"{path}: a damaged minicnn model file (its architecture does not describe a model: "
                          f"{type(error).__name__}: {error})") from None
     state = {k: arrays.pop(k) for k in list(arrays) if k.startswith(OPTIMIZER)}

@@ -1,5 +1,7 @@
 """Dense, Flatten, Dropout and Rescaling layers."""
 
+import numbers
+
 import numpy as np
 
 from .. import functional as F
@@ -49,7 +51,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, name=None):
         super().__init__(name)
-        if not 0.0 <= rate < 1.0:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
         self.rate = rate
 

@@ -14,7 +14,7 @@ tensors.
 """
 
 from ..autograd import no_grad
-from ..tensor import zeros
+from ..tensor import check_shape, zeros
 
 
 class Symbolic:
@@ -31,7 +31,7 @@ class Symbolic:
 
 def Input(shape):
     """The input of a functional model: images (C, H, W), or features (n,), without the batch axis."""
-    return Symbolic(tuple(shape))
+    return Symbolic(check_shape(shape, "Input(shape)"))
 
 
 def is_symbolic(x):

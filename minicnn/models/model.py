@@ -24,7 +24,7 @@ from ..layers.base import Layer
 from ..layers.conv import check_model_input
 from ..losses import get_loss
 from ..optimizers import get_optimizer
-from ..tensor import Tensor, zeros
+from ..tensor import Tensor, check_shape, zeros
 from . import training
 from .functional import Symbolic, graph, replay
 
@@ -105,7 +105,7 @@ class Model(Layer):
 
     def build(self, input_shape):
         """Create every weight for inputs of shape (C, H, W) (no batch axis): one pass over zeros."""
-        self.input_shape = tuple(input_shape)
+        self.input_shape = check_shape(input_shape, "input_shape")
         was_training = self.training
         self.eval()
         with no_grad():

@@ -10,6 +10,9 @@ class Sequential(Model):
     def __init__(self, layers=None, input_shape=None, name=None):
         super().__init__(name=name)
         self.layers = []
+        if isinstance(layers, Layer) or (layers is not None and not isinstance(layers, (list, tuple))):
+            raise TypeError(f"Sequential takes a list of layers, got {type(layers).__name__}: "
+                            f"Sequential([layer, ...])")
         for layer in layers or []:
             self.add(layer)
         self.output_shapes = None

@@ -13,8 +13,11 @@ def _unary(x, out, backward):
 
 
 def relu(x):
-    """max(x, 0); the derivative at 0 is taken as 0."""
-    x = floating(x)
+    """max(x, 0); the derivative at 0 is taken as 0. Integers stay integers, as in PyTorch."""
+    if x.dtype.kind in "iu":
+        return Tensor(x.xp.maximum(x.data, x.xp.zeros_like(x.data)), x.backend)
+    if x.dtype.kind == "b":
+        raise TypeError("relu of a boolean tensor: convert it first, x.astype('float32')")
     out = x.backend.empty_like(x.data)
     return _relu(x, out)
 
