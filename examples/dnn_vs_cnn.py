@@ -48,7 +48,7 @@ def train_and_measure(build, train, validation, args):
     history = model.fit(train, epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
                         verbose=args.verbose)
     seconds = (time.perf_counter() - start) / args.epochs
-    params = model.count_params()
+    params = sum(p.size for p in model.trainable_weights)     # what learns (count_params adds Normalization's)
     return {"parameters": params, "first layer": model.layers[2].count_params() if build is dense_network
             else model.layers[1].count_params(), "s/epoch": seconds,
             "MB": params * 4 * 4 / 2 ** 20,      # float32 weights, gradients, Adam's two moments

@@ -1,8 +1,8 @@
 """Callbacks: code that model.fit runs around epochs and batches (and History, which it returns).
 
-fit calls, in order: on_train_begin(); for each epoch on_epoch_begin(epoch, logs), after each
+fit calls, in order: on_train_begin(logs); for each epoch on_epoch_begin(epoch, logs), after each
 batch on_train_batch_end(batch, logs) with the running loss (and accuracy), on_epoch_end(epoch,
-logs) with the epoch's metrics; on_train_end(), also when training stops on an error.
+logs) with the epoch's metrics; on_train_end(logs), also when training stops on an error.
 """
 
 import inspect
@@ -17,7 +17,7 @@ class Callback:
     params = {}     # set by fit before on_train_begin: epochs, steps, verbose, validation_freq,
     #                 metrics (the names in logs; val_ ones only in epochs that ran validation)
 
-    def on_train_begin(self):
+    def on_train_begin(self, logs=None):
         pass
 
     def on_epoch_begin(self, epoch, logs):
@@ -29,7 +29,7 @@ class Callback:
     def on_epoch_end(self, epoch, logs):
         """`logs` holds this epoch's loss, accuracy, val_loss, val_accuracy."""
 
-    def on_train_end(self):
+    def on_train_end(self, logs=None):
         pass
 
 
@@ -70,6 +70,9 @@ class LearningRateScheduler(Callback):
                              f"at epoch {epoch}")
         optimizer.learning_rate = float(rate)
 
+    def on_epoch_end(self, epoch, logs):
+        logs["learning_rate"] = float(self.model.optimizer.current_lr())     # in History, as Keras logs it
+
 
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by `factor` when `monitor` has not improved for `patience` epochs."""
@@ -86,12 +89,13 @@ class ReduceLROnPlateau(Callback):
         self.better = _better(monitor, mode)
         self.sign = 1 if self.better(1, 0) else -1
 
-    def on_train_begin(self):
+    def on_train_begin(self, logs=None):
         self.best, self.wait, self.cooling = None, 0, 0
 
     def on_epoch_end(self, epoch, logs):
         """Keras' rule, step by step: a cooldown epoch resets the wait; an improvement records the best;
         otherwise, out of cooldown, wait one more epoch and reduce once `patience` have passed."""
+        logs["learning_rate"] = float(self.model.optimizer.current_lr())     # the epoch's rate, as Keras logs it
         value = _monitored(logs, self.monitor, "ReduceLROnPlateau", self.params)
         if value is None:
             return
@@ -115,7 +119,7 @@ class CSVLogger(Callback):
     def __init__(self, filename, separator=",", append=False):
         self.filename, self.separator, self.append = str(filename), separator, append
 
-    def on_train_begin(self):
+    def on_train_begin(self, logs=None):
         self.keys = None
         if not self.append:
             open(self.filename, "w").close()
@@ -181,7 +185,7 @@ class EarlyStopping(Callback):
         self.better = _better(monitor, mode)
         self.sign = 1 if self.better(1, 0) else -1
 
-    def on_train_begin(self):
+    def on_train_begin(self, logs=None):
         self.best, self.best_weights, self.best_epoch, self.wait = None, None, None, 0
         self.stopped_epoch = None
 
@@ -200,7 +204,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
-    def on_train_end(self):
+    def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
 
@@ -214,7 +218,7 @@ class ModelCheckpoint(Callback):
         self.better = _better(monitor, mode)
         self.best = None
 
-    def on_train_begin(self):
+    def on_train_begin(self, logs=None):
         """A path that names a metric fit will not log fails now, not after the first epoch."""
         if "metrics" not in self.params:
             return                          # not run by fit

@@ -316,6 +316,9 @@ class Tensor:
                                lambda g: (xp.broadcast_to(xp.reshape(g, kept), shape),))
 
     def mean(self, axis=None, keepdims=False):
+        if self.dtype.kind != "f":
+            raise TypeError(f"mean of a {self.dtype} tensor: the mean of integers is no integer; convert first, "
+                            f"x.astype('float32').mean() (PyTorch refuses this too)")
         count = 1
         for i in _axes(axis, self.ndim):
             count *= self.shape[i]

@@ -73,10 +73,16 @@ def dropout_model():
     return model.compile("sgd", mc.losses.SparseCategoricalCrossentropy(from_logits=True))
 
 
+def test_a_new_model_trains_and_a_compiled_one_infers():
+    model = mc.Sequential([L.Flatten(), L.Dropout(0.5), L.Dense(2)], input_shape=(1, 4, 4))
+    assert model.training and model.layers[1].training     # PyTorch's modules start in training mode
+    model.compile("sgd", mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert not model.training and not model.layers[1].training      # Keras' compiled model(x) infers
+
+
 def test_after_fit_and_load_model_a_model_called_directly_infers(tmp_path):
     x, y = np.ones((4, 1, 4, 4), np.float32), np.array([0, 1, 0, 1])
     model = dropout_model()
-    assert model.training                                   # a new model trains (PyTorch's default)
     model.fit(x, y, verbose=0)
     assert not model.training
     batch = mc.tensor(x)

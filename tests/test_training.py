@@ -265,7 +265,7 @@ def test_a_nan_loss_still_ends_the_callbacks_so_early_stopping_restores():
             if epoch == 1:
                 x[40] = np.nan                         # fit reads x itself: the third epoch meets it
 
-        def on_train_end(self):
+        def on_train_end(self, logs=None):
             ended.append(True)
     with pytest.raises(FloatingPointError, match="epoch 3, batch 3"):
         model.fit(x, y, epochs=5, batch_size=16, shuffle=False, verbose=0, callbacks=[stop, PoisonAfterTwoEpochs()])

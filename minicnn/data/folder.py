@@ -36,7 +36,8 @@ def image_folder(root, image_size=(64, 64), color_mode="rgb", validation_split=N
     image_size = _check_size(image_size)
     class_names, all_paths, all_labels = _list_files(root)
     if validation_split:
-        parts = _split(len(all_paths), validation_split, subset, seed)      # each in a seeded random order
+        # shuffled with the seed, or in sorted order with shuffle=False: the last share validates (Keras)
+        parts = _split(len(all_paths), validation_split, subset, seed, shuffle)
     else:
         if subset is not None:
             raise ValueError("subset needs validation_split")
@@ -66,7 +67,8 @@ def _check_size(image_size):
 def _list_files(root):
     if not os.path.isdir(root):
         raise FileNotFoundError(f"image_folder: {root!r} is not a folder")
-    class_names = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    # hidden folders (.ipynb_checkpoints, .git) are no classes, as Keras skips them
+    class_names = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith("."))
     if not class_names:
         raise ValueError(f"image_folder: {root!r} holds no class subfolders; expected root/<class>/<image> files")
     if len(class_names) == 1:
@@ -85,15 +87,16 @@ def _list_files(root):
     return class_names, paths, labels
 
 
-def _split(count, validation_split, subset, seed):
-    """The file indices of the training and/or validation part, each in the seed's random order."""
+def _split(count, validation_split, subset, seed, shuffle=True):
+    """The file indices of the training and/or validation part: the last share of the files in the
+    seed's random order (or in sorted order, unshuffled) validates."""
     if subset not in ("training", "validation", "both"):
         raise ValueError(f"with validation_split, subset must be 'training', 'validation' or 'both', got {subset!r}")
-    if seed is None:
+    if seed is None and shuffle:
         raise ValueError("validation_split needs a seed, so that training and validation never overlap")
     if not 0 < validation_split < 1:
         raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
-    order = np.random.default_rng(seed).permutation(count)
+    order = np.random.default_rng(seed).permutation(count) if shuffle else np.arange(count)
     n_val = int(validation_split * count)
     train, val = order[:count - n_val], order[count - n_val:]
     return {"training": [train], "validation": [val], "both": [train, val]}[subset]

@@ -1,11 +1,14 @@
 """Activation layers, and the names Conv2D(..., activation="relu") and Dense accept."""
 
+import functools
+
 from .. import functional as F
 from .base import Layer
 
 ACTIVATIONS = {
     "relu": F.relu, "sigmoid": F.sigmoid, "tanh": F.tanh, "softmax": F.softmax,
-    "leaky_relu": F.leaky_relu, "linear": None, None: None,
+    # by name, Keras' slope 0.2 (keras.activations.leaky_relu); F.leaky_relu itself has PyTorch's 0.01
+    "leaky_relu": functools.partial(F.leaky_relu, negative_slope=0.2), "linear": None, None: None,
 }
 
 

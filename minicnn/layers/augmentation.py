@@ -21,9 +21,11 @@ def _per_image(x, chosen):
 
 
 class RandomFlip(Layer):
-    """Mirror each training image with probability 1/2 ("horizontal", "vertical" or both)."""
+    """Mirror each training image with probability 1/2 ("horizontal", "vertical" or both; Keras' default
+    is both). With "horizontal_and_vertical" each axis is flipped on its own draw (Keras 2's rule: all
+    four mirror images), where Keras 3 flips both axes or neither."""
 
-    def __init__(self, mode="horizontal", name=None):
+    def __init__(self, mode="horizontal_and_vertical", name=None):
         super().__init__(name)
         if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
             raise ValueError(f"RandomFlip: mode must be 'horizontal', 'vertical' or "

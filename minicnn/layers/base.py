@@ -189,8 +189,10 @@ class Layer:
         return list(unique.values())
 
     def count_params(self):
-        """The number of trained numbers (weights and biases), as Keras' count_params()."""
-        return sum(p.size for p in self.parameters())
+        """The number of numbers in the layer's weights, as Keras' count_params(): trained ones (kernels,
+        biases) and the others (BatchNormalization's moving statistics), each counted once."""
+        unique = {id(t): t for _, t in self.named_weights()}
+        return sum(t.size for t in unique.values())
 
     def train(self, mode=True):
         self.training = mode

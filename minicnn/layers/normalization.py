@@ -92,7 +92,8 @@ class Normalization(Layer):
 
     def forward(self, x):
         shape = _stat_shape(x.ndim, x.shape[1])
-        std = (self.buffers["variance"] + 1e-7) ** 0.5
+        std = self.buffers["variance"].clip(0.0) ** 0.5
+        std = std.clip(1e-7)           # Keras: divide by max(sqrt(variance), 1e-7)
         return (floating(x) - self.buffers["mean"].reshape(shape)) / std.reshape(shape)
 
     def get_config(self):

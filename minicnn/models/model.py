@@ -66,7 +66,8 @@ class Model(Layer):
     def __call__(self, x, training=None):
         """The model's outputs for the batch x. training=True or False (Keras' argument) runs this one
         call in that mode; by default the model's own mode (train() / eval(), as in PyTorch): training
-        from construction until fit, inference after fit and after load_model."""
+        from construction (PyTorch's modules), inference once compiled, after fit and after load_model
+        (Keras' model(x))."""
         if not isinstance(x, Tensor):
             raise TypeError(f"{type(self).__name__} expects a mc.Tensor, got {type(x).__name__}; "
                             f"wrap data with mc.tensor(...)")
@@ -130,13 +131,13 @@ class Model(Layer):
             for node in self.nodes:
                 sources = ", ".join("input" if t.layer is None else t.layer.name for t in node.inputs)
                 rows.append((f"{node.layer.name} ({type(node.layer).__name__})", str(node.shape),
-                             f"{sum(p.size for p in node.layer.parameters()):,}", sources))
+                             f"{node.layer.count_params():,}", sources))
             _print_table(rows, print_fn)
         else:
-            rows = [(f"{name}: {layer.name} ({type(layer).__name__})", f"{sum(p.size for p in layer.parameters()):,}")
+            rows = [(f"{name}: {layer.name} ({type(layer).__name__})", f"{layer.count_params():,}")
                     for name, layer in self.children()]
             _print_table([("Layer (type)", "Param #")] + rows, print_fn)
-        print_fn(f"Total params: {self.count_params():,}")
+        _print_totals(self, print_fn)
 
     def state_dict(self):
         """{name: host NumPy copy} of every parameter and buffer ("conv.kernel", "0.bias")."""
@@ -172,7 +173,7 @@ class Model(Layer):
         if unknown:
             raise ValueError(f"metrics: only 'accuracy' is available, got {unknown}")
         self.metrics = ["accuracy"] if metrics else []
-        return self
+        return self.eval()      # compiled: called directly it infers, as in Keras; fit trains in between
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0, shuffle=True,
             callbacks=None, verbose=1, class_weight=None, validation_freq=1):
@@ -220,6 +221,13 @@ class Model(Layer):
 
     def load_weights(self, path):
         saving.load_weights(self, path)
+
+
+def _print_totals(model, print_fn):
+    trainable = sum(p.size for p in model.trainable_weights)
+    print_fn(f"Total params: {model.count_params():,}")
+    print_fn(f"Trainable params: {trainable:,}")
+    print_fn(f"Non-trainable params: {model.count_params() - trainable:,}")
 
 
 def _print_table(rows, print_fn):

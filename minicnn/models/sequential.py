@@ -3,7 +3,7 @@
 from ..layers import Activation, Conv2D, Dense, Sigmoid, Softmax
 from ..layers.base import Layer
 from ..layers.conv import check_channels_first, check_model_input
-from .model import Model, _print_table
+from .model import Model, _print_table, _print_totals
 
 
 class Sequential(Model):
@@ -62,9 +62,9 @@ class Sequential(Model):
         rows = [("Layer (type)", "Output Shape", "Param #")]
         for layer, shape in zip(self.layers, self.output_shapes):
             rows.append((f"{layer.name} ({type(layer).__name__})", str((None,) + tuple(shape)),
-                         f"{sum(p.size for p in layer.parameters()):,}"))
+                         f"{layer.count_params():,}"))
         _print_table(rows, print_fn)
-        print_fn(f"Total params: {sum(p.size for layer in self.layers for p in layer.parameters()):,}")
+        _print_totals(self, print_fn)
 
     def compile(self, optimizer="adam", loss=None, metrics=None):
         super().compile(optimizer, loss, metrics)

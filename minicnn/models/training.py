@@ -48,7 +48,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
         raise ValueError("fit: pass validation_split or validation_data, not both (validation_split would take "
                          "a share of the training data that is then not used for anything)")
     if validation_split:
-        n_val = int(len(train) * validation_split)
+        n_val = len(train) - int(math.floor(len(train) * (1.0 - validation_split)))     # Keras' split point
         if not 0 < n_val < len(train):
             raise ValueError(f"validation_split={validation_split} leaves no training or no validation images "
                              f"out of {len(train)}")
@@ -81,14 +81,14 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     weights = None if class_weight is None else _ClassWeights(class_weight)
     history = History()
     model.history = history
-    callbacks = [history] + _callback_list(callbacks)
+    callbacks = _callback_list(callbacks) + [history]    # last, as in Keras: it sees what others add to logs
     metrics = ["loss"] + (["accuracy"] if model.metrics else [])
     metrics += [f"val_{name}" for name in metrics] if val is not None else []
     for callback in callbacks:
         callback.model = model
         callback.params = {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose, "metrics": metrics,
                            "validation_freq": validation_freq}
-        callback.on_train_begin()
+        callback.on_train_begin({})
     model.stop_training = False
     try:
         with _ctrl_c_finishes_the_batch() as interrupted:
@@ -117,7 +117,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
         # inference mode from here on (what Keras' model(x) does after fit); model.train() switches back
         model.eval()
         for callback in callbacks:          # also when training stops on an error: EarlyStopping restores
-            callback.on_train_end()
+            callback.on_train_end({})
     return history
 
 

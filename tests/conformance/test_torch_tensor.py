@@ -250,8 +250,8 @@ def test_numpy_inputs_of_any_layout_are_read_as_their_values(view):
 
 def test_bool_of_tensors_as_pytorch():
     for array in (np.array([1]), np.array([0.0]), np.array(3), np.array([1, 2]), np.zeros(0), np.array([[True]])):
-        mine = attempt(lambda: bool(mc.tensor(array) == 1))
-        theirs = attempt(lambda: bool(torch.tensor(array) == 1))
+        mine = attempt(lambda a: bool(mc.tensor(a) == 1), array)
+        theirs = attempt(lambda a: bool(torch.tensor(a) == 1), array)
         assert type(mine) is type(theirs) or (isinstance(mine, Exception) and isinstance(theirs, Exception)), \
             (array, mine, theirs)
         if not isinstance(theirs, Exception):
@@ -263,7 +263,7 @@ def test_len_iter_in_int_float_and_index_as_pytorch():
         m, t = mc.tensor(array), torch.tensor(array)
         for fn in (len, lambda v: [x.tolist() if hasattr(x, "tolist") else x.numpy().tolist() for x in v],
                    lambda v: 2 in v, lambda v: 7 in v, float, int):
-            mine, theirs = attempt(lambda: fn(m)), attempt(lambda: fn(t))
+            mine, theirs = attempt(fn, m), attempt(fn, t)
             if isinstance(theirs, Exception):
                 assert isinstance(mine, Exception), (array, fn, mine)
             else:

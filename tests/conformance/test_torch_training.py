@@ -199,7 +199,7 @@ def test_a_hand_written_training_loop_follows_pytorchs(optimizer):
     make_mine, make_theirs = OPTIMIZERS[optimizer]
     opt_m, opt_t = make_mine(mine.parameters()), make_theirs(theirs.parameters())
     losses_m, losses_t = [], []
-    for epoch in range(3):
+    for _ in range(3):
         for start in range(0, 32, 8):
             xb, yb = x[start:start + 8], y[start:start + 8]
             loss_m = mc.F.sparse_categorical_cross_entropy(mine(mc.tensor(xb)), yb, from_logits=True)
