@@ -945,21 +945,32 @@ MODES = [
         m = k_dropout_model(); m.save(f'{tmp}/m.keras'); m = keras.models.load_model(f'{tmp}/m.keras')
         x = toy_features()[0]
         bool(np.allclose(m(torch.tensor(x)).detach().numpy(), m.predict(x, verbose=0)))"""),
-    K("E03", """
-        m = mc.Sequential([L.BatchNormalization(), L.Dense(1)], input_shape=(4,))
+    # a layer or model not compiled is in training mode, as a PyTorch module (docs/conformance.md): PyTorch's
+    # modules are the reference here; a compiled one infers, as in Keras (E07)
+    C("E03", """
+        m = mc.Sequential([L.BatchNormalization(momentum=0.9), L.Dense(1)], input_shape=(4,))
         m(mc.tensor(toy_features()[0] + 5))
         m.layers[0].moving_mean.numpy()""", """
-        m = keras.Sequential([keras.Input((4,)), K.BatchNormalization(axis=1), K.Dense(1)])
+        m = torch.nn.Sequential(torch.nn.BatchNorm1d(4, momentum=0.1), torch.nn.Linear(4, 1))
         m(torch.tensor(toy_features()[0] + 5))
-        m.layers[0].moving_mean.numpy()"""),
-    K("E04", """
+        m[0].running_mean.numpy()""", rtol=1e-4),
+    C("E04", """
         x = toy_features()[0]
         m = dropout_model()
         bool(np.allclose(m(mc.tensor(x)).numpy(), m.predict(x)))""", """
+        x = torch.tensor(toy_features()[0])
+        m = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 1))
+        out = m(x); m.eval()
+        bool(np.allclose(out.detach().numpy(), m(x).detach().numpy()))"""),
+    C("E05", "bool((L.Dropout(0.5)(mc.ones(1, 64)).numpy() == 0).any())",
+      "bool((torch.nn.Dropout(0.5)(torch.ones(1, 64)) == 0).any())"),
+    K("E07", """
         x = toy_features()[0]
-        m = k_dropout_model()
+        m = dropout_model(); m.compile(mc.optimizers.SGD(lr=0.1), bce())
+        bool(np.allclose(m(mc.tensor(x)).numpy(), m.predict(x)))""", """
+        x = toy_features()[0]
+        m = k_dropout_model(); m.compile(keras.optimizers.SGD(0.1), k_bce())
         bool(np.allclose(m(torch.tensor(x)).detach().numpy(), m.predict(x, verbose=0)))"""),
-    K("E05", "L.Dropout(0.5)(mc.ones(1, 8))", "K.Dropout(0.5)(torch.ones(1, 8))"),
     E("E06", """
         m = dropout_model(); m.eval(); m.predict(toy_features()[0])
         m.training""", "False"),
