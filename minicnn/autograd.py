@@ -36,6 +36,7 @@ def record(out, parents, backward):
     if is_grad_enabled() and any(p.requires_grad for p in parents):
         out.requires_grad = True
         out._parents = tuple(parents)
+        out._versions = tuple(p._version for p in parents)     # as they were read
         out._backward = backward
         for p in parents:
             p._read_by_graph = True     # relu_ must not write over it now
@@ -79,6 +80,9 @@ def backward(root, grad):
                     "a graph can be walked once; run the forward pass again")
             node._accumulate_grad(g)
             continue
+        if any(p._version != v for p, v in zip(node._parents, getattr(node, "_versions", ()))):
+            raise RuntimeError("backward(): a tensor this result was computed from was changed in place since "
+                               "(x -= ..., x[i] = ...), so its gradient would be wrong; change it after backward()")
         for parent, parent_grad in zip(node._parents, node._backward(g)):
             if parent_grad is None or not parent.requires_grad:
                 continue

@@ -29,6 +29,7 @@ class Tensor:
         self._backward = None           # grad of output -> grads of parents
         self._released = False          # True once backward() has freed this node
         self._read_by_graph = False     # True once a recorded op read it (its values may be needed in backward)
+        self._version = 0               # bumped by each in-place change: backward() checks what it saved
 
     # --- what the tensor is ---
     @property
@@ -260,6 +261,58 @@ class Tensor:
 
     def __rpow__(self, other):
         return _coerce(self, other)[1] ** self
+
+    # --- in place: PyTorch's `with no_grad(): p -= lr * p.grad`, and x[i] = v ---
+    def __iadd__(self, other):
+        return self._in_place(other, "+", lambda a, b: a + b)
+
+    def __isub__(self, other):
+        return self._in_place(other, "-", lambda a, b: a - b)
+
+    def __imul__(self, other):
+        return self._in_place(other, "*", lambda a, b: a * b)
+
+    def __itruediv__(self, other):
+        return self._in_place(other, "/", lambda a, b: a / b)
+
+    def _in_place(self, other, symbol, op):
+        self._check_writable(f"x {symbol}= ...", f"x = x {symbol} ...", other)
+        with autograd.no_grad():
+            result = op(self, other)
+        self._write(result.data, f"x {symbol}= ...", result.dtype, result.shape)
+        return self
+
+    def __setitem__(self, index, value):
+        self._check_writable("x[...] = value", "mc.tensor(...) built from the values you want", value)
+        value = _as_tensor(value, self)
+        if value.backend is not self.backend:
+            raise ValueError(f"x[...] = value: value is on {value.device}, x on {self.device}")
+        if not np.can_cast(value.dtype, self.dtype, "same_kind"):
+            raise TypeError(f"x[...] = value: a {value.dtype} value can't be written into a {self.dtype} tensor")
+        try:
+            self.data[_device_index(index, self)] = self.xp.astype(value.data, self.data.dtype)
+        except (IndexError, ValueError, TypeError) as error:
+            raise IndexError(f"can't write into a tensor of shape {self.shape} at {_describe(index)}: "
+                             f"{error}") from None
+        self._version += 1
+
+    def _check_writable(self, what, instead, other):
+        if autograd.is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
+            raise RuntimeError(f"{what} on a tensor autograd is recording would change it behind its back. "
+                               f"Update parameters inside `with mc.no_grad():` (as in PyTorch), or write {instead}")
+
+    def _write(self, data, what, dtype, shape):
+        if not np.can_cast(dtype, self.dtype, "same_kind"):
+            raise TypeError(f"{what}: the result is {dtype}, which can't be written into a {self.dtype} tensor "
+                            f"(PyTorch refuses this too)")
+        if shape != self.shape:
+            raise ValueError(f"{what}: the result has shape {shape}, the tensor {self.shape}")
+        data = self.xp.astype(data, self.data.dtype)
+        if hasattr(self.data, "__setitem__") and getattr(getattr(self.data, "flags", None), "writeable", True):
+            self.data[...] = data           # into the same array: views of it (detach()) see the change
+        else:
+            self.data = data                # a NumPy scalar, or a read-only view: replaced
+        self._version += 1
 
     # --- comparisons: boolean tensors, outside the graph ---
     def _compare(self, other, op):

@@ -43,8 +43,10 @@ def relu_(x):
     # `before` takes x's place in the graph; x becomes the ReLU of it, over the same array
     before = Tensor(x.data, x.backend, x.requires_grad)
     before._parents, before._backward = x._parents, x._backward
+    before._versions = getattr(x, "_versions", ())
     after = _relu(before, out)
     x.data, x._parents, x._backward, x.requires_grad = out, after._parents, after._backward, after.requires_grad
+    x._versions = getattr(after, "_versions", ())
     return x
 
 

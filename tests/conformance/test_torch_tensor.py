@@ -295,3 +295,34 @@ def test_no_grad_is_per_thread_as_in_pytorch():
             thread.join()
         assert not mc.is_grad_enabled() and not torch.is_grad_enabled()
     assert seen == {"mc": True, "torch": True}
+
+
+def test_in_place_updates_and_writes_as_pytorch():
+    for lib in (mc, torch):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(RuntimeError):
+            w -= 1.0                                    # a leaf that requires grad, while recording
+        (w * w).sum().backward()
+        with lib.no_grad():
+            w -= 0.1 * w.grad                           # the tutorial's update: the same tensor changes
+        assert w.requires_grad and w.is_leaf
+        i = lib.tensor([1, 2])
+        with pytest.raises((TypeError, RuntimeError)):
+            i += 0.5                                    # float into int: refused by both
+        x = lib.zeros(4)
+        x[1] = 5.0
+        x[2:] = lib.tensor([1.0, 2.0])
+        x *= 2
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = a * 1.0
+        y = (b * b).sum()
+        with lib.no_grad():
+            b += 1
+        with pytest.raises(RuntimeError):
+            y.backward()                                # b was changed after y read it
+    m, t = mc.zeros(4), torch.zeros(4)
+    m[1], t[1] = 5.0, 5.0
+    m[2:], t[2:] = mc.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    m *= 2
+    t *= 2
+    same_answer(m, t, "x[i] = v; x *= 2")

@@ -216,3 +216,36 @@ def test_a_hand_written_training_loop_follows_pytorchs(optimizer):
     assert_close(mine.head.kernel, theirs.head.weight.detach().numpy().T, rtol=1e-3, atol=1e-5, what="head")
     assert_close(mine.conv.kernel, theirs.conv.weight.detach().numpy()[..., ::-1, ::-1], rtol=1e-3, atol=1e-5,
                  what="conv kernel (flipped back)")
+
+
+ACTIONS = ["backward", "backward twice", "step", "zero_grad", "no_grad update", "detached backward"]
+
+
+@pytest.mark.parametrize("name", ["sgd-momentum-decay", "adam", "rmsprop-momentum"])
+@settings(max_examples=20)
+@given(calls=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=10))
+def test_any_order_of_backward_step_and_zero_grad_as_pytorch(name, calls):
+    """Hypothesis draws the call order of a hand-written loop: gradients that accumulate over two
+    backward calls, steps without a new gradient, zero_grad in between, updates under no_grad."""
+    make_mine, make_theirs = OPTIMIZERS[name]
+    start = np.array([0.5, -1.0, 2.0], np.float32)
+    p_m, p_t = mc.tensor(start, requires_grad=True), torch.tensor(start, requires_grad=True)
+    opt_m, opt_t = make_mine([p_m]), make_theirs([p_t])
+    for call in calls:
+        for p, lib, opt in ((p_m, mc, opt_m), (p_t, torch, opt_t)):
+            if call.endswith("backward") or call == "backward twice":
+                times = 2 if call == "backward twice" else 1
+                for _ in range(times):
+                    (p * p * p).sum().backward() if call != "detached backward" else (p * p.detach()).sum().backward()
+            elif call == "step":
+                opt.step()
+            elif call == "zero_grad":
+                opt.zero_grad()
+            else:
+                with lib.no_grad():
+                    p *= 0.9
+        assert_close(p_m, p_t, rtol=1e-4, atol=1e-5, what=f"{name} after {calls}")
+        if p_t.grad is None:
+            assert p_m.grad is None, calls
+        else:
+            assert_close(p_m.grad, p_t.grad, rtol=1e-4, atol=1e-5, what=f"grad after {calls}")
