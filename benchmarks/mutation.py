@@ -270,10 +270,10 @@ def pytest_configure(config):
 """
 
 
-def refresh(tree):
-    """A fresh copy of the committed tree (git archive HEAD) at `tree`, with its commit noted."""
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
-                            check=True).stdout.strip()
+def refresh(tree, revision="HEAD"):
+    """A fresh copy of a committed tree (git archive HEAD) at `tree`, with its commit noted."""
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+                            capture_output=True, text=True, check=True).stdout.strip()
     if tree.exists():
         shutil.rmtree(tree)
     tree.mkdir(parents=True)
@@ -367,7 +367,8 @@ def main():
                         help="test files copied from the working tree into the copy first (new, uncommitted tests)")
     parser.add_argument("--out", default="mutation.json", help="results file, written after every mutant")
     parser.add_argument("--tree", type=Path, default=DEFAULT_TREE, help=f"the private copy (default {DEFAULT_TREE})")
-    parser.add_argument("--refresh", action="store_true", help="re-extract the copy from HEAD first")
+    parser.add_argument("--refresh", action="store_true", help="re-extract the copy from HEAD (or --commit) first")
+    parser.add_argument("--commit", default="HEAD", help="the commit --refresh extracts (default HEAD)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the results already in --out for the same commit; run the other mutants")
     parser.add_argument("--no-coverage", action="store_true", help="run mutants on unexecuted lines too")
@@ -379,7 +380,7 @@ def main():
     plugin_dir(tree).mkdir(parents=True, exist_ok=True)
     (plugin_dir(tree) / "mutation_plugin.py").write_text(PLUGIN)
     if args.refresh or not (tree / ".mutation-commit").is_file():
-        refresh(tree)
+        refresh(tree, args.commit)
     for name in args.copy_tests:
         shutil.copy(REPO / name, tree / name)
     for cache in tree.rglob("__pycache__"):
