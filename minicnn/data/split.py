@@ -42,18 +42,39 @@ def file_number(path):
     return int(match.group(1))
 
 
-def grouped_split(dataset, group, parts):
+class Split(tuple):
+    """The parts of a grouped split (unpack it as a tuple), with what the buffer dropped:
+    dropped[i] is the number of images taken out of part i, dropped_groups[i] their groups."""
+
+    def __new__(cls, parts, dropped_groups, counts):
+        split = super().__new__(cls, parts)
+        split.dropped_groups, split.dropped = dropped_groups, counts
+        return split
+
+
+def grouped_split(dataset, group, parts, gap=0):
     """Split so that the images of one group are all in the same part.
 
     group: a function of an image's file path giving its group, e.g. mc.data.file_number
         (or lambda path: file_number(path) // 10 for blocks of ten).
     parts: one collection of groups per part; every group must be in exactly one.
+    gap: the buffer. Neighbouring groups are alike too (tile 59 and tile 60 may show
+        one field), so a group is dropped from its part when a group of a later part
+        lies within `gap` of it (|a - b| <= gap): the parts that are scored come last
+        and stay whole, what trains gives way, as in buffered spatial cross-validation.
+        Make it wider than the leak you measured (benchmarks/leak.py for UC Merced).
 
-        train, val, test = grouped_split(scenes, mc.data.file_number,
-                                         [range(0, 50), range(50, 60), range(60, 80)])
+        train, test = grouped_split(scenes, mc.data.file_number, [range(0, 60), range(60, 80)], gap=10)
+        # train: images 00-49 (50-59 dropped), test: 60-79
+
+    The result unpacks as a tuple of datasets; its .dropped counts the images the
+    buffer took out of each part and .dropped_groups names their groups.
     """
     if dataset.file_paths is None:
         raise ValueError("grouped_split needs the images' file paths (dataset.file_paths is None)")
+    if isinstance(gap, bool) or not isinstance(gap, (int, float, np.integer, np.floating)) or not gap >= 0:
+        raise ValueError(f"grouped_split: gap must be a number >= 0 (how far apart, in groups, the parts must "
+                         f"stay), got gap={gap!r}")
     groups = [group(path) for path in dataset.file_paths]
     part_of = {}
     for index, members in enumerate(parts):
@@ -67,13 +88,40 @@ def grouped_split(dataset, group, parts):
         raise ValueError(f"grouped_split: groups {missing[:10]}{' ...' if len(missing) > 10 else ''} "
                          f"are in no part; give every group of the data set a part (or take a subset first)")
     where = np.array([part_of[g] for g in groups])
-    return tuple(dataset.subset(np.flatnonzero(where == index)) for index in range(len(parts)))
+    keep = np.ones(len(groups), bool)
+    dropped_groups = [[] for _ in parts]
+    if gap:
+        later = _groups_of_later_parts(part_of, len(parts))
+        for g in sorted(set(groups)):           # numbers: checked above
+            index = part_of[g]
+            if np.any(np.abs(later[index] - g) <= gap):
+                dropped_groups[index].append(g)
+        dropped = {g for part in dropped_groups for g in part}
+        keep = np.array([g not in dropped for g in groups], bool)
+    counts = tuple(int(np.sum((where == index) & ~keep)) for index in range(len(parts)))
+    return Split((dataset.subset(np.flatnonzero((where == index) & keep)) for index in range(len(parts))),
+                 tuple(dropped_groups), counts)
 
 
-def grouped_kfold(dataset, group, k):
+def _groups_of_later_parts(part_of, n_parts):
+    """For each part, the groups of the parts after it, as numbers (a gap needs a distance)."""
+    for g in part_of:
+        if isinstance(g, bool) or not isinstance(g, (int, float, np.integer, np.floating)):
+            raise ValueError(f"grouped_split: a gap needs groups that are numbers (a distance between them), "
+                             f"got group {g!r}; give gap=0 or a group function returning numbers")
+    later = [[] for _ in range(n_parts)]
+    for g, index in part_of.items():
+        for earlier in range(index):
+            later[earlier].append(g)
+    return [np.array(sorted(part)) for part in later]
+
+
+def grouped_kfold(dataset, group, k, gap=0):
     """k (train, test) pairs for cross-validation: the sorted groups cut into k consecutive
     blocks, each block the test part once. Consecutive groups (neighbouring image numbers)
-    stay together, so no test image has a near-twin in its training part."""
+    stay together, so no test image has a near-twin in its training part; with gap > 0 the
+    training groups within `gap` of the test block, on both sides of it, are dropped too
+    (see grouped_split; each fold's .dropped says how many images)."""
     if dataset.file_paths is None:
         raise ValueError("grouped_kfold needs the images' file paths (dataset.file_paths is None)")
     groups = sorted({group(path) for path in dataset.file_paths})
@@ -84,5 +132,9 @@ def grouped_kfold(dataset, group, k):
     for block in blocks:
         test = [groups[i] for i in block]
         train = [g for g in groups if g not in set(test)]
-        folds.append(grouped_split(dataset, group, [train, test]))
+        fold = grouped_split(dataset, group, [train, test], gap=gap)
+        if len(fold[0]) == 0:
+            raise ValueError(f"grouped_kfold: gap={gap} leaves the fold testing groups {test[0]}-{test[-1]} "
+                             f"no training images; give a smaller gap or a smaller k")
+        folds.append(fold)
     return folds
