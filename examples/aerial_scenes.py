@@ -60,6 +60,13 @@ def predict_all_symmetries(model, images, batch_size):
     return total / 8
 
 
+def train_model(model, train, validation, epochs, lr, batch_size, verbose):
+    """The recipe: Adam on a one-cycle schedule peaking at lr, cross-entropy from logits."""
+    model.compile(mc.optimizers.Adam(lr=mc.schedules.OneCycle(max_lr=lr)),
+                  mc.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return model.fit(train, epochs=epochs, batch_size=batch_size, validation_data=validation, verbose=verbose)
+
+
 def split(scenes, how, seed):
     """Training, validation and test sets, by blocks of image numbers or at random."""
     if how == "random":
@@ -87,11 +94,8 @@ def main():
 
     model = build_model(train, args.image_size, classes).to(args.device)
     model.summary()
-    model.compile(mc.optimizers.Adam(lr=mc.schedules.OneCycle(max_lr=args.lr)),
-                  mc.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     start = time.perf_counter()
-    history = model.fit(train, epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
-                        verbose=args.verbose)
+    history = train_model(model, train, validation, args.epochs, args.lr, args.batch_size, args.verbose)
     seconds = time.perf_counter() - start
     plain = float(np.mean(model.predict(test).argmax(axis=1) == test.labels))
     predicted = predict_all_symmetries(model, test.images, args.batch_size).argmax(axis=1)

@@ -91,3 +91,46 @@ def test_a_schedule_can_replace_a_number_as_learning_rate():
         opt.step()
         expected = expected - 0.5 * 0.1 ** step * g
     np.testing.assert_allclose(p.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("opt_class, name, value", [
+    (mc.optimizers.Adam, "beta_1", 1.0), (mc.optimizers.Adam, "beta_2", 1.0), (mc.optimizers.Adam, "beta_2", -0.1),
+    (mc.optimizers.Adam, "epsilon", -1e-8), (mc.optimizers.AdamW, "beta_2", 1.5),
+    (mc.optimizers.RMSprop, "rho", 1.0), (mc.optimizers.RMSprop, "momentum", -0.5),
+    (mc.optimizers.RMSprop, "epsilon", -1e-3), (mc.optimizers.SGD, "momentum", -0.5),
+    (mc.optimizers.SGD, "weight_decay", -1e-4), (mc.optimizers.Adam, "ema_momentum", 1.0)])
+def test_every_hyperparameter_pytorch_refuses_is_refused_by_name(opt_class, name, value):
+    """PyTorch: 'Invalid beta parameter at index 1: 1.0', 'Invalid epsilon value: -0.001', ..."""
+    p = mc.tensor(START, requires_grad=True)
+    with pytest.raises(ValueError, match=f"{name} must be .*got {name}="):
+        opt_class([p], **{name: value})
+
+
+class HalfStep(mc.optimizers.Optimizer):
+    """A user's own optimizer, a subclass that writes update(): the base class's defaults apply."""
+
+    def __init__(self, params, lr=0.1, **kwargs):
+        super().__init__(params, lr, 0.0, **kwargs)
+
+    def update(self, p, g, lr, state):
+        p.data -= 0.5 * lr * g
+
+
+def test_a_subclass_gets_the_base_defaults_no_average_and_momentum_0_99():
+    p = mc.tensor(START, requires_grad=True)
+    opt = HalfStep([p])
+    for g in GRADS:
+        p.grad = mc.tensor(g)
+        opt.step()
+    opt.finalize_variable_values()
+    np.testing.assert_allclose(p.numpy(), START - 0.05 * sum(GRADS), rtol=1e-6)
+    q = mc.tensor(START, requires_grad=True)
+    opt = HalfStep([q], use_ema=True)          # the average of the weights after each step, momentum 0.99
+    path, average = [], None
+    for g in GRADS:
+        q.grad = mc.tensor(g)
+        opt.step()
+        path.append(q.numpy().astype(np.float64))
+        average = path[-1] if average is None else 0.99 * average + 0.01 * path[-1]
+    opt.finalize_variable_values()
+    np.testing.assert_allclose(q.numpy(), average, rtol=1e-6)

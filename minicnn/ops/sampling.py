@@ -49,11 +49,10 @@ def sample(backend, images, ys, xs, fill_mode="reflect", fill_value=0.0):
 
 
 def _bring_in(xp, coords, size, mode):
-    """Coordinates outside [0, size - 1] mapped inside by the fill mode (constant: left as they are)."""
+    """Coordinates outside [0, size - 1] mapped inside by the fill mode (constant and wrap: left as they
+    are; sample wraps each of the four neighbours, since between the last pixel and the first lies a seam)."""
     if mode == "nearest":
         return xp.clip(coords, 0, size - 1)
-    if mode == "wrap":
-        return coords - size * xp.floor(coords / size)
     if mode == "reflect":
         period = 2 * size                                    # a b c d d c b a, then again
         folded = coords - period * xp.floor(coords / period)
