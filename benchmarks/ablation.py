@@ -1,16 +1,27 @@
-"""The trials behind the ablation tables of benchmarks/RESULTS.md (issue 11), one recipe per run.
+"""The trials behind the ablation tables of benchmarks/RESULTS.md, one recipe per run.
 
-    python benchmarks/ablation.py aerial --trainval 1 --residual 1        # UC Merced, test images 60-79
-    python benchmarks/ablation.py cats --epochs 60                        # Cats vs Dogs, catsdogs/validation
+Recipes are chosen by cross-validation inside the training data, never by the test
+(issue 18): --cv K cuts the training block into K folds of consecutive image numbers
+(mc.data.grouped_kfold, with --gap numbers of buffer dropped from training on both sides
+of each fold's test block), trains on each and scores its held-out fold; every fold is
+recorded. --final 1 instead trains once on the whole training block and scores the test
+block: run it once per chosen recipe, not to choose.
 
-aerial: trained on images 00-59 (--trainval 1) or 00-49 (00-49 train, 50-59 validation), tested
-on images 60-79 of every class; prints plain, horizontally flipped and 8-symmetry accuracies.
+    python benchmarks/ablation.py aerial --cv 3 --residual 1          # UC Merced: folds of images 00-49
+    python benchmarks/ablation.py aerial --final 1 --residual 1       # ... then test images 60-79, once
+    python benchmarks/ablation.py cats --cv 3 --epochs 60             # Cats vs Dogs: folds of catsdogs/train
+
+aerial: the training block is --train-block (default 00-49), the test block --test-block
+(default 60-79: 10 numbers of buffer, wider than the leak benchmarks/leak.py measures);
+cats: folds of catsdogs/train, the final test catsdogs/validation. Prints plain, flipped and
+8-symmetry accuracies.
 The network: augmentation, Normalization, an optional strided stem (--stem FILTERS at stride 2),
 conv-BN-ReLU-pool blocks of --widths (conv-pool-BN-ReLU with --poolfirst 1; residual blocks after
 the first with --residual 1), global average pooling, dropout, one dense layer; Adam with a
 one-cycle schedule; --mixup ALPHA trains on mc.data.MixUp blends, --aug cutout blanks a square of
 each training image (a trial, not in the library). The examples keep the recipes that earned
-their place. Data from ../shared/data (--data-root).
+their place. Data from ../shared/data (--data-root). Each run's result is printed as a RESULT
+line of JSON and appended to --log.
 """
 
 import argparse
@@ -36,7 +47,12 @@ def arguments():
     p.add_argument("--data-root", default="../shared/data")
     p.add_argument("--size", type=int, default=64, help="image side in pixels")
     p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--trainval", type=int, default=0, help="aerial: 1 trains on 00-59, 0 on 00-49")
+    p.add_argument("--train-block", default="0-49", help="aerial: the image numbers trained on (and folded)")
+    p.add_argument("--test-block", default="60-79", help="aerial: the image numbers of the final test")
+    p.add_argument("--cv", type=int, default=0, help="K: grouped K-fold cross-validation inside the training block")
+    p.add_argument("--gap", type=int, default=10, help="--cv: image numbers of buffer on each side of a fold")
+    p.add_argument("--final", type=int, default=0, help="1: train on the whole training block, score the test once")
+    p.add_argument("--log", default="benchmarks/ablation.jsonl", help="every result is appended here")
     p.add_argument("--stem", type=int, default=0, help="filters of a stride-2 first convolution; 0: none")
     p.add_argument("--stempool", type=int, default=0, help="1: max-pool after the stem")
     p.add_argument("--widths", default="32,64,128,256", help="filters of the blocks")
@@ -47,24 +63,29 @@ def arguments():
     p.add_argument("--lr", type=float, default=3e-3, help="peak of the one-cycle schedule")
     p.add_argument("--bs", type=int, default=32, help="batch size")
     p.add_argument("--mixup", type=float, default=0.0, help="mc.data.MixUp with this alpha; 0: off")
-    p.add_argument("--valfreq", type=int, default=1, help="validate every this many epochs")
     p.add_argument("--poolfirst", type=int, default=0, help="1: conv, pool, then BatchNorm and ReLU on 4x fewer values")
     p.add_argument("--drop", type=float, default=0.3, help="dropout before the dense layer")
+    p.add_argument("--wd", type=float, default=0.0, help="> 0: AdamW with this decoupled weight decay")
+    p.add_argument("--seed", type=int, default=0)
     return p.parse_args()
 
 
+def numbers(block):
+    low, high = (int(n) for n in block.split("-"))
+    return range(low, high + 1)
+
+
 def data(a):
+    """(training data, final test data, classes): the training block and the test block."""
     size = (a.size, a.size)
     if a.task == "cats":
         train, test = mc.datasets.cats_and_dogs(root=os.path.join(a.data_root, "catsdogs"), image_size=size)
-        return train, test, test, 1
+        return train, test, 1
     scenes = mc.datasets.uc_merced(root=os.path.join(a.data_root, "ucmerced"), image_size=size)
-    if a.trainval:
-        train, test = mc.data.grouped_split(scenes, mc.data.file_number, [range(0, 60), range(60, 80)])
-        return train, test, test, 21
-    train, val, test = mc.data.grouped_split(scenes, mc.data.file_number,
-                                             [range(0, 50), range(50, 60), range(60, 80)])
-    return train, val, test, 21
+    train_block, test_block = numbers(a.train_block), numbers(a.test_block)
+    other = [n for n in range(100) if n not in train_block and n not in test_block]   # the buffer, unused
+    train, _, test = mc.data.grouped_split(scenes, mc.data.file_number, [train_block, other, test_block])
+    return train, test, 21
 
 
 class Cutout(L.Layer):
@@ -123,23 +144,23 @@ def accuracy(p, labels):
     return float(np.mean(((p > 0.5).astype(int) if p.ndim == 1 else p.argmax(axis=1)) == labels))
 
 
-def main():
-    a = arguments()
-    mc.manual_seed(0)
-    train, val, test, classes = data(a)
+def train_and_score(a, train, test, classes):
+    """Train the recipe of `a` on train, score test: a dict of accuracies."""
+    mc.manual_seed(a.seed)
     model = network(a, train, classes)
     loss = (mc.losses.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=a.ls) if classes > 1
             else mc.losses.BinaryCrossentropy(from_logits=True, label_smoothing=a.ls))
-    model.compile(mc.optimizers.Adam(learning_rate=mc.schedules.OneCycle(max_lr=a.lr), use_ema=a.ema > 0,
-                                     ema_momentum=a.ema or 0.99), loss, metrics=["accuracy"])
+    optimizer = mc.optimizers.AdamW if a.wd else mc.optimizers.Adam
+    model.compile(optimizer(learning_rate=mc.schedules.OneCycle(max_lr=a.lr), use_ema=a.ema > 0,
+                            ema_momentum=a.ema or 0.99, weight_decay=a.wd), loss, metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(mc.data.MixUp(train, a.mixup) if a.mixup else train, epochs=a.epochs, batch_size=a.bs,
-              validation_data=val, validation_freq=a.valfreq, verbose=2)
+    model.fit(mc.data.MixUp(train, a.mixup) if a.mixup else train, epochs=a.epochs, batch_size=a.bs, verbose=2)
     minutes = (time.perf_counter() - start) / 60
     plain = probabilities(model.predict(test))
     flipped = (plain + probabilities(model.predict(np.ascontiguousarray(test.images[..., ::-1])))) / 2
-    result = dict(vars(a), acc=accuracy(plain, test.labels), acc_flip=accuracy(flipped, test.labels),
-                  minutes=minutes, params=model.count_params())
+    result = dict(acc=accuracy(plain, test.labels), acc_flip=accuracy(flipped, test.labels),
+                  minutes=round(minutes, 2), params=model.count_params(), train_images=len(train),
+                  test_images=len(test))
     if classes > 1:                     # the 4 rotations x 2 mirror images
         total = 0
         for turns in range(4):
@@ -147,7 +168,28 @@ def main():
                 view = np.rot90(test.images, turns, axes=(2, 3))
                 total = total + probabilities(model.predict(np.ascontiguousarray(view[..., ::-1] if mirror else view)))
         result["acc_d4"] = accuracy(total, test.labels)
+    return result
+
+
+def main():
+    a = arguments()
+    if bool(a.cv) == bool(a.final):
+        raise SystemExit("give --cv K (choose) or --final 1 (score the chosen recipe once)")
+    train, test, classes = data(a)
+    if a.final:
+        result = dict(vars(a), mode="final", **train_and_score(a, train, test, classes))
+    else:
+        folds = []
+        for index, (fold_train, fold_test) in enumerate(mc.data.grouped_kfold(train, mc.data.file_number, a.cv,
+                                                                              gap=a.gap)):
+            folds.append(train_and_score(a, fold_train, fold_test, classes))
+            print(f"fold {index + 1}/{a.cv}: {json.dumps(folds[-1])}", flush=True)
+        mean = {key: float(np.mean([f[key] for f in folds])) for key in ("acc", "acc_flip", "acc_d4") if key in folds[0]}
+        result = dict(vars(a), mode="cv", folds=folds, **{f"cv_{k}": v for k, v in mean.items()},
+                      cv_sd=float(np.std([f["acc"] for f in folds])))
     print("RESULT", json.dumps(result), flush=True)
+    with open(a.log, "a") as f:           # one line per run: appending is atomic enough for a log
+        f.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":
