@@ -66,19 +66,9 @@ def output_size(in_size, kernel, stride, pads, what):
     return sizes
 
 
-def pad2d(backend, x, pads, value=0.0):
-    """x (N, C, H, W) framed by `value` ((top, bottom), (left, right) rows/cols)."""
-    (top, bottom), (left, right) = pads
-    if top == bottom == left == right == 0:
-        return x
-    n, c, h, w = x.shape
-    out = backend.full((n, c, h + top + bottom, w + left + right), value, x.dtype)
-    out[:, :, top:top + h, left:left + w] = x
-    return out
-
-
-def batch_last(backend, x, pads, value=0.0):
-    """x (N, C, H, W) framed by `value` as in pad2d, as a new array laid out (C, H, W, N)."""
+def batch_last(backend, x, pads, value):
+    """x (N, C, H, W) framed by `value` ((top, bottom), (left, right) rows and columns), as a new
+    array laid out (C, H, W, N)."""
     (top, bottom), (left, right) = pads
     n, c, h, w = x.shape
     out = backend.full((c, h + top + bottom, w + left + right, n), value, x.dtype)
@@ -87,7 +77,7 @@ def batch_last(backend, x, pads, value=0.0):
 
 
 def unpad2d(x, pads):
-    """The inverse of pad2d: the centre of x."""
+    """The inverse of padding by `pads`: the centre of x."""
     (top, bottom), (left, right) = pads
     h, w = x.shape[2], x.shape[3]
     return x[:, :, top:h - bottom, left:w - right]
