@@ -44,8 +44,9 @@ def test_aerial_scenes_splits_by_blocks_of_numbers_and_saves_a_model_that_scores
         write_class(tmp_path / "data" / name, name, range(0, 80, 4), colour)
     out = run_example("aerial_scenes", "--data", str(tmp_path / "data"), "--epochs", "2", "--image-size", "128",
                       "--out", str(tmp_path / "run"))
-    assert "split: blocks of image numbers: 00-59 training, 60-79 test" in out
-    assert "45 training, 15 test images; the test images draw the validation curve" in out
+    assert "split: blocks of image numbers: 00-36 training, 40-56 dropped (15 images: the buffer" in out
+    assert "), 60-76 test" in out
+    assert "30 training, 15 test images; the test images are scored once, at the end" in out
     logits = score_saved_model(tmp_path / "run" / "model.npz", tmp_path / "data" / "forest")
     assert logits.shape == (20, 3) and logits.dtype == np.float32 and np.isfinite(logits).all()
     for picture in ("learning_curves", "confusion_matrix", "filters", "feature_maps", "saliency", "gradcam",
