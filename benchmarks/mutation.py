@@ -313,14 +313,21 @@ def check_imports_from(tree):
     print(f"minicnn imports from the copy: {where}")
 
 
+def _ctrl_c_as_usual():
+    """A harness started in the background (`cmd &`) ignores SIGINT, and its children would inherit that:
+    the tests of fit's Ctrl-C handling need Python's usual KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_tests(tree, tests, timeout, tracer_args=None):
     """pytest's exit code for the test files (None after a timeout), and the seconds taken."""
     pytest_args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "mutation_plugin", *tests]
     command = ([sys.executable, "-c", TRACER, *tracer_args, *pytest_args] if tracer_args
                else [sys.executable, "-m", "pytest", *pytest_args])
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=tree, env=environment(tree), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    log = open(tree.parent / "baseline.log", "w") if tracer_args else subprocess.DEVNULL   # why a baseline failed
+    process = subprocess.Popen(command, cwd=tree, env=environment(tree), stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True, preexec_fn=_ctrl_c_as_usual)
     try:
         code = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -329,6 +336,8 @@ def run_tests(tree, tests, timeout, tracer_args=None):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if tracer_args:
+            log.close()
     return code, time.perf_counter() - start
 
 
@@ -339,7 +348,8 @@ def baseline(tree, path, tests):
         if code != 0:           # once more: a test run beside other heavy work can fail on a timeout of its own
             code, seconds = run_tests(tree, tests, 1800, [str(tree / path), out.name])
         if code != 0:
-            sys.exit(f"the tests of {path} fail on the unmutated tree (exit {code}): {' '.join(tests)}")
+            sys.exit(f"the tests of {path} fail on the unmutated tree (exit {code}): {' '.join(tests)}; "
+                     f"their output: {tree.parent / 'baseline.log'}")
         return seconds, set(json.load(open(out.name)))
 
 

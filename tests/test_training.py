@@ -132,11 +132,16 @@ def test_ctrl_c_keeps_the_last_finished_batch_and_the_history(capsys):
     x, y = bars(64)
     model = compiled()
     model.layers.insert(0, SigintAt(n=6))            # 4 batches per epoch: interrupted in epoch 2
-    history = model.fit(x, y, epochs=5, batch_size=16, verbose=1)
+    # Python's usual Ctrl-C, also where this test process was started ignoring SIGINT (`cmd &`)
+    outside = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        history = model.fit(x, y, epochs=5, batch_size=16, verbose=1)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # fit put it back
+    finally:
+        signal.signal(signal.SIGINT, outside)
     assert len(history.history["loss"]) == 1
     assert model.optimizer.iterations == 6            # the interrupted batch was finished, no more
     assert "interrupted" in capsys.readouterr().out
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_weights():
