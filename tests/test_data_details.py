@@ -52,3 +52,11 @@ def test_grouped_split_names_missing_groups_of_mixed_types():
     with pytest.raises(ValueError, match="are in no part") as refused:      # not a TypeError from sorting them
         mc.data.grouped_split(dataset, group, [[1]])
     assert "['x', 2]" in str(refused.value) or "[2, 'x']" in str(refused.value)
+
+
+@pytest.mark.parametrize("share", [1.0, 1.5, -0.2])
+def test_image_folder_refuses_a_validation_split_outside_0_1_as_keras(tmp_path, share):
+    """Keras: "`validation_split` must be between 0 and 1" (1 refused too; 0 means no split)."""
+    root = _two_classes(tmp_path, lambda path: Image.new("RGB", (4, 4)).save(path))
+    with pytest.raises(ValueError, match=r"validation_split must be in \(0, 1\)"):
+        mc.data.image_folder(root, image_size=4, validation_split=share, subset="both", seed=0)

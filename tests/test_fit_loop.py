@@ -295,3 +295,77 @@ def test_a_terminal_or_a_notebook_gets_the_bar(monkeypatch):
     fake.get_ipython = ZMQInteractiveShell
     monkeypatch.setitem(sys.modules, "IPython", fake)
     assert training._in_a_notebook() and training._interactive()
+
+
+@pytest.mark.parametrize("missing", ["loss", "optimizer"])
+def test_fit_without_a_loss_or_an_optimizer_says_compile_first(missing):
+    x, y = data()
+    model = dense_model()
+    setattr(model, missing, None)
+    with pytest.raises(RuntimeError, match="call model.compile"):
+        model.fit(x, y, verbose=0)
+
+
+def test_a_validation_split_too_small_for_one_image_is_refused():
+    """1 - 1e-20 is 1.0 in floating point: Keras' split point leaves no validation image."""
+    x, y = data()
+    with pytest.raises(ValueError, match="leaves no training or no validation images out of 10"):
+        dense_model().fit(x, y, validation_split=1e-20, verbose=0)
+
+
+def test_class_weight_of_a_tied_blend_is_class_0s_as_keras_rounds_half_to_even():
+    """Keras: np.round(y) picks each image's class, and np.round(0.5) == 0."""
+    lookup = training._ClassWeights({0: 2.0, 1: 0.5})
+    got = lookup(mc.tensor(np.array([0.5, 0.5000001, 0.4999999], np.float32)), mc.zeros(3, 1)).numpy()
+    np.testing.assert_array_equal(got, [2.0, 0.5, 2.0])
+
+
+class OneNumberPerImage(mc.Model):
+    """A binary model whose logits are a vector (N,), not (N, 1): class_weight still sees classes 0 and 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = L.Dense(1)
+
+    def forward(self, inputs):
+        return self.head(F.flatten(inputs))[:, 0]
+
+
+def test_class_weight_with_a_model_returning_one_logit_per_image():
+    x, y = data(n=12)
+    mc.manual_seed(0)
+    model = OneNumberPerImage()
+    model.build((1, 4, 4))
+    model.compile(mc.optimizers.SGD(lr=0.5), mc.losses.BinaryCrossentropy(from_logits=True))
+    w, b = (a.astype(np.float64) for a in model.get_weights())
+    z = (x.reshape(12, -1) @ w + b)[:, 0]
+    per_image = np.logaddexp(0, z) - y * z
+    weights = np.where(y == 1, 0.5, 2.0)
+    got = first_batch_loss(model, x, y.astype(np.float32), class_weight={0: 2.0, 1: 0.5})
+    assert got == pytest.approx(np.mean(weights * per_image), rel=1e-5)
+    with pytest.raises(ValueError, match="class_weight names class 2, but the model has 2 classes"):
+        model.fit(x, y.astype(np.float32), verbose=0, class_weight={2: 1.0})
+
+
+def test_the_progress_bar_shows_images_per_second_since_the_epoch_began(monkeypatch):
+    """A stand-in clock (the time module, outside minicnn): 8 images in the 2 s after the start."""
+    tqdm_auto = pytest.importorskip("tqdm.auto")
+    now = [100.0]
+    monkeypatch.setattr(training, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(training, "_interactive", lambda: True)
+    shown = []
+    monkeypatch.setattr(tqdm_auto.tqdm, "set_postfix", lambda self, postfix, refresh=True: shown.append(postfix))
+    progress = training._Progress(0, 1, total_images=12, batch_size=4, verbose=1)
+    now[0] = 101.0
+    progress.update(4, 0.5, None)
+    now[0] = 102.0
+    progress.update(4, 0.25, 0.75)
+    progress.close()
+    assert [p["img/s"] for p in shown] == ["4", "4"]
+    assert "accuracy" not in shown[0] and shown[1]["accuracy"] == "0.7500"
+
+
+def test_a_half_imported_ipython_is_not_a_notebook(monkeypatch):
+    """sys.modules holds IPython while it is still being imported: no get_ipython yet, and no error."""
+    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
+    assert not training._in_a_notebook()

@@ -26,7 +26,7 @@ from ..tensor import Tensor
 
 
 def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuffle, callbacks, verbose,
-        class_weight=None, validation_freq=1):
+        class_weight, validation_freq):
     if model.loss is None or model.optimizer is None:
         raise RuntimeError("fit: call model.compile(optimizer, loss, metrics) first")
     check_batch_size(batch_size, "fit")
@@ -55,7 +55,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
         val, train = train.subset(np.arange(len(train) - n_val, len(train))), train.subset(np.arange(len(train) - n_val))
         _warn_if_one_class(val, train)
     if validation_data is not None:
-        val = as_dataset(validation_data, name="validation_data")
+        val = as_dataset(validation_data)
         if len(val) == 0:
             raise ValueError("fit: validation_data holds no images")
     for data in (train, val):           # images, not feature maps: a channels-last batch is refused here
@@ -150,7 +150,7 @@ class _ClassWeights:
     def __call__(self, labels, outputs):
         xp = labels.xp
         if self.table is None:
-            classes = max(outputs.shape[-1], 2)         # one sigmoid unit: classes 0 and 1
+            classes = outputs.shape[-1] if outputs.ndim == 2 and outputs.shape[-1] > 1 else 2   # one unit: 0 and 1
             if max(self.class_weight, default=0) >= classes:
                 raise ValueError(f"fit: class_weight names class {max(self.class_weight)}, but the model has "
                                  f"{classes} classes")
@@ -206,9 +206,9 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
         if interrupted["hit"]:
             break
     progress.close()
-    logs = {"loss": total_loss / max(seen, 1)}
+    logs = {"loss": total_loss / seen}          # seen > 0: fit refuses empty data, Ctrl-C ends after a batch
     if model.metrics:
-        logs["accuracy"] = correct / max(seen, 1)
+        logs["accuracy"] = correct / seen
     return logs
 
 
@@ -245,9 +245,9 @@ def evaluate(model, dataset, batch_size):
             correct += hits
             seen += len(xb)
     model.train(was_training)
-    logs = {"loss": total_loss / max(seen, 1)}
+    logs = {"loss": total_loss / seen}          # seen > 0: empty data is refused above
     if model.metrics:
-        logs["accuracy"] = correct / max(seen, 1)
+        logs["accuracy"] = correct / seen
     return logs
 
 
