@@ -77,9 +77,7 @@ def one_direction(scenes, name, training, a):
 
 
 def plot(results, path):
-    import matplotlib
     from matplotlib.figure import Figure       # no pyplot: the caller's backend is left alone
-    del matplotlib
     figure = Figure(figsize=(6, 3.5))
     ax = figure.subplots()
     for name, run in results["directions"].items():

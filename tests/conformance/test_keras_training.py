@@ -394,3 +394,23 @@ def test_image_folder_unshuffled_split_takes_the_last_files(folder):
     paths, labels, _ = _keras_index(folder)
     theirs, _ = dataset_utils.get_training_or_validation_split(paths, labels, 0.3, "validation")
     assert [os.path.relpath(p, folder) for p in validation.file_paths] == theirs
+
+
+@given(labels=st.sampled_from(["indices", "one_hot", "binary", "binary_n1"]),
+       values=st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.5000001, 0.75, 1.0]), min_size=1, max_size=8),
+       weights=st.dictionaries(st.integers(0, 2), st.sampled_from([0.0, 0.5, 2.0]), max_size=3))
+def test_class_weight_picks_each_images_class_as_keras(labels, values, weights):
+    """The weight each image gets, against Keras' own class_weight_to_sample_weights: class indices,
+    one-hot rows (argmax), 0/1 or blended binary labels shaped (N,) or (N, 1) (np.round: 0.5 -> 0)."""
+    from keras.src.trainers.data_adapters.data_adapter_utils import class_weight_to_sample_weights
+    from minicnn.models.training import _ClassWeights
+    v = np.array(values, np.float32)
+    if labels == "indices":
+        y, outputs = np.round(v * 2).astype(np.int64), mc.zeros(len(v), 3)
+    elif labels == "one_hot":
+        y, outputs = np.eye(3, dtype=np.float32)[np.round(v * 2).astype(int)], mc.zeros(len(v), 3)
+    else:
+        y, outputs = (v if labels == "binary" else v[:, None]), mc.zeros(len(v), 1)
+        weights = {k: w for k, w in weights.items() if k < 2}      # a one-unit model has classes 0 and 1
+    mine = _ClassWeights(weights)(mc.tensor(y), outputs).numpy()
+    np.testing.assert_array_equal(mine, class_weight_to_sample_weights(y, weights))
