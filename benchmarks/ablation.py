@@ -187,7 +187,8 @@ def main():
                                                                               gap=a.gap)):
             folds.append(train_and_score(a, fold_train, fold_test, classes))
             print(f"fold {index + 1}/{a.cv}: {json.dumps(folds[-1])}", flush=True)
-        mean = {key: float(np.mean([f[key] for f in folds])) for key in ("acc", "acc_flip", "acc_d4") if key in folds[0]}
+        mean = {key: float(np.mean([f[key] for f in folds]))
+                for key in ("acc", "acc_flip", "acc_d4") if key in folds[0]}
         result = dict(vars(a), mode="cv", folds=folds, **{f"cv_{k}": v for k, v in mean.items()},
                       cv_sd=float(np.std([f["acc"] for f in folds])))
     print("RESULT", json.dumps(result), flush=True)

@@ -9,7 +9,8 @@ For CATSDOGS-64 and UCMERCED-64 (benchmarks/models.py) at batch 32 and 128 it
 times a training step (forward + backward + SGD step) and inference: warm-up,
 then the median and the spread (min-max) of --steps steps. Each measurement
 runs in a fresh process, which also reports its peak memory (the peak resident
-set during the steps, warm-up included, less the resident set just before them); minicnn and PyTorch processes alternate,
+set during the steps, warm-up included, less the resident set just before them);
+minicnn and PyTorch processes alternate,
 three times each, with the same thread count. Rates are given as images/s, GFLOP/s
 and the share of the float32 matrix-product rate NumPy sustains here,
 measured in the same run. Then a per-op breakdown of minicnn's training step

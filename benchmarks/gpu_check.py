@@ -211,7 +211,8 @@ def main():
         lines[0] + ".", "",
         f"(a) gpu-marked tests: {results['tests']}", "",
         *[f"(b) {line}" for _, line in trained], "",
-        f"(c) Median of {args.steps} steps after {args.warmup} warm-up steps, synchronised after each; time ratio = minicnn / PyTorch. "
+        f"(c) Median of {args.steps} steps after {args.warmup} warm-up steps, synchronised after each; "
+        "time ratio = minicnn / PyTorch. "
         "GPU memory: what each allocator held at the end (CuPy's pool total, PyTorch's peak reserved).", "",
         *table, ""])
     if not args.no_append:

@@ -114,7 +114,8 @@ def main():
         results["directions"][name] = one_direction(scenes, name, blocks[name], a)
     runs = list(results["directions"].values())
     results["mean"] = [{"distances": rows[0]["distances"], "images": sum(r["images"] for r in rows),
-                        "accuracy": float(np.average([r["accuracy"] for r in rows], weights=[r["images"] for r in rows])),
+                        "accuracy": float(np.average([r["accuracy"] for r in rows],
+                                                     weights=[r["images"] for r in rows])),
                         "accuracy_plain": float(np.average([r["accuracy_plain"] for r in rows],
                                                            weights=[r["images"] for r in rows]))}
                        for rows in zip(*(run["rows"] for run in runs))]

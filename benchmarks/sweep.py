@@ -118,7 +118,8 @@ SPECIAL_VALUES = [
       "tF.leaky_relu(tt([-np.inf, np.inf, np.nan, -2.]))"),
     C("S07", "mc.tensor([0., -1.]).log()", "tt([0., -1.]).log()"),
     C("S08", "mc.tensor([1., np.nan, 3.]).max()", "tt([1., np.nan, 3.]).max()"),
-    C("S09", "F.max_pool2d(mc.tensor([[[[1., np.nan], [3., 2.]]]]), 2)", "tF.max_pool2d(tt([[[[1., np.nan], [3., 2.]]]]), 2)"),
+    C("S09", "F.max_pool2d(mc.tensor([[[[1., np.nan], [3., 2.]]]]), 2)",
+      "tF.max_pool2d(tt([[[[1., np.nan], [3., 2.]]]]), 2)"),
     C("S10", "mc.tensor([0., 1., -1.]) / 0.", "tt([0., 1., -1.]) / 0."),
     C("S11", "F.binary_cross_entropy(mc.tensor([1e4, -1e4, 0.]), mc.tensor([1., 1., 0.]), from_logits=True)",
       "tF.binary_cross_entropy_with_logits(tt([1e4, -1e4, 0.]), tt([1., 1., 0.]))"),
@@ -205,8 +206,8 @@ LAYOUTS = [
         m = small_cnn(); m.compile(mc.optimizers.SGD(lr=0.1), sparse_ce())
         m.fit(np.ascontiguousarray(x[:, :, ::-1, ::-1]), y, epochs=1, batch_size=4, shuffle=False, verbose=0)
         m.get_weights()[0]"""),
-    C("N12", "F.linear(mc.tensor(rnd(3, 2)).T, mc.tensor(rnd(3, 4, seed=1)))", "tt(rnd(3, 2)).T @ tt(rnd(3, 4, seed=1))",
-      rtol=1e-5, atol=1e-5),
+    C("N12", "F.linear(mc.tensor(rnd(3, 2)).T, mc.tensor(rnd(3, 4, seed=1)))",
+      "tt(rnd(3, 2)).T @ tt(rnd(3, 4, seed=1))", rtol=1e-5, atol=1e-5),
 ]
 
 PROTOCOLS = [
@@ -237,7 +238,8 @@ PROTOCOLS = [
         (y, y.requires_grad)""", """
         y = copy.deepcopy(torch.tensor([1., 2.], requires_grad=True))
         (y, y.requires_grad)"""),
-    C("P24", "[v.item() for v in sorted(mc.tensor([3., 1., 2.]))]", "[v.item() for v in sorted(torch.tensor([3., 1., 2.]))]"),
+    C("P24", "[v.item() for v in sorted(mc.tensor([3., 1., 2.]))]",
+      "[v.item() for v in sorted(torch.tensor([3., 1., 2.]))]"),
     C("P25", "sum(mc.tensor([1., 2., 3.])).item()", "sum(torch.tensor([1., 2., 3.])).item()"),
     C("P26", "np.float32(2) * mc.tensor([1., 2.])", "np.float32(2) * torch.tensor([1., 2.])"),
     C("P27", "mc.tensor([[1., 2.]]).tolist()", "torch.tensor([[1., 2.]]).tolist()"),
@@ -496,7 +498,8 @@ GRADIENTS = [
         x, d = tt([1., 2.], grad=True), tt([0., 4.], grad=True)
         (x / d).sum().backward()
         (x.grad, d.grad)"""),
-    C("G21", "(mc.tensor([1.], requires_grad=True) * 2).requires_grad_()", "(tt([1.], grad=True) * 2).requires_grad_()"),
+    C("G21", "(mc.tensor([1.], requires_grad=True) * 2).requires_grad_()",
+      "(tt([1.], grad=True) * 2).requires_grad_()"),
     C("G22", """
         x, w = mc.tensor(rnd(2, 3, 7, 7), requires_grad=True), mc.tensor(rnd(4, 3, 3, 3, seed=1), requires_grad=True)
         b = mc.tensor(rnd(4, seed=2), requires_grad=True)
@@ -601,7 +604,8 @@ CONV_POOL = [
     K("C04", "mc_layer(L.Conv2D(2, 1, strides=3, padding='same'), rnd(1, 3, 7, 7), conv_weights(2, 3, 1))",
       "k_layer(K.Conv2D(2, 1, strides=3, padding='same', data_format='channels_first'), rnd(1, 3, 7, 7), "
       "conv_weights(2, 3, 1, keras=True))", rtol=1e-4, atol=1e-5),
-    C("C05", "F.conv2d(mc.zeros(1, 1, 2, 2), mc.zeros(1, 1, 3, 3))", "tF.conv2d(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3))"),
+    C("C05", "F.conv2d(mc.zeros(1, 1, 2, 2), mc.zeros(1, 1, 3, 3))",
+      "tF.conv2d(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3))"),
     C("C06", "F.conv2d(mc.tensor(rnd(1, 2, 5, 5)), mc.tensor(rnd(3, 2, 3, 3, seed=1)), padding=(1, 2))",
       "tF.conv2d(tt(rnd(1, 2, 5, 5)), tt(flipk(rnd(3, 2, 3, 3, seed=1))), padding=(1, 2))", rtol=1e-4, atol=1e-5),
     C("C07", "F.conv2d(mc.zeros(1, 1, 5, 5), mc.zeros(1, 1, 3, 3), padding=-1)",
@@ -609,7 +613,8 @@ CONV_POOL = [
     K("C08", "mc_layer(L.Conv2D(2, 3, padding='SAME'), rnd(1, 3, 5, 5), conv_weights(2, 3, 3))",
       "k_layer(K.Conv2D(2, 3, padding='SAME', data_format='channels_first'), rnd(1, 3, 5, 5), "
       "conv_weights(2, 3, 3, keras=True))", rtol=1e-4, atol=1e-5),
-    C("C09", "F.max_pool2d(mc.tensor(rnd(1, 2, 7, 7)), 3, stride=2)", "tF.max_pool2d(tt(rnd(1, 2, 7, 7)), 3, stride=2)"),
+    C("C09", "F.max_pool2d(mc.tensor(rnd(1, 2, 7, 7)), 3, stride=2)",
+      "tF.max_pool2d(tt(rnd(1, 2, 7, 7)), 3, stride=2)"),
     K("C10", "mc_layer(L.MaxPooling2D(2, padding='same'), rnd(1, 2, 5, 5))",
       "k_layer(K.MaxPooling2D(2, padding='same', data_format='channels_first'), rnd(1, 2, 5, 5))"),
     K("C11", "mc_layer(L.AveragePooling2D(2, padding='same'), rnd(1, 2, 5, 5))",
@@ -635,7 +640,8 @@ CONV_POOL = [
       "tF.conv2d(tt(rnd(1, 2, 5, 5)), tt(flipk(rnd(3, 2, 2, 2, seed=1))), padding='same')", rtol=1e-4, atol=1e-5),
     C("C22", "F.max_pool2d(mc.tensor(rnd(1, 2, 6, 6)), 3, stride=2, padding=1)",
       "tF.max_pool2d(tt(rnd(1, 2, 6, 6)), 3, stride=2, padding=1)"),
-    C("C23", "F.avg_pool2d(mc.tensor(rnd(1, 2, 4, 4)), 2, stride=1)", "tF.avg_pool2d(tt(rnd(1, 2, 4, 4)), 2, stride=1)"),
+    C("C23", "F.avg_pool2d(mc.tensor(rnd(1, 2, 4, 4)), 2, stride=1)",
+      "tF.avg_pool2d(tt(rnd(1, 2, 4, 4)), 2, stride=1)"),
     K("C24", "mc_layer(L.Resizing(4, 4), rnd(1, 1, 8, 8))",
       "k_layer(K.Resizing(4, 4, data_format='channels_first'), rnd(1, 1, 8, 8))", rtol=1e-4, atol=1e-5),
     K("C25", "mc_layer(L.Resizing(6, 6), rnd(1, 1, 3, 3))",
@@ -646,8 +652,10 @@ CONV_POOL = [
 ]
 
 OPTIMIZERS = [
-    C("O01", "mc.optimizers.SGD(mc_params(), momentum=-0.5)", "torch.optim.SGD(torch_params(), lr=0.01, momentum=-0.5)"),
-    C("O02", "mc.optimizers.SGD(mc_params(), nesterov=True)", "torch.optim.SGD(torch_params(), lr=0.01, nesterov=True)"),
+    C("O01", "mc.optimizers.SGD(mc_params(), momentum=-0.5)",
+      "torch.optim.SGD(torch_params(), lr=0.01, momentum=-0.5)"),
+    C("O02", "mc.optimizers.SGD(mc_params(), nesterov=True)",
+      "torch.optim.SGD(torch_params(), lr=0.01, nesterov=True)"),
     C("O03", "mc.optimizers.Adam(mc_params(), beta_1=1.0)", "torch.optim.Adam(torch_params(), betas=(1.0, 0.999))"),
     C("O04", "mc.optimizers.Adam(mc_params(), beta_2=1.5)", "torch.optim.Adam(torch_params(), betas=(0.9, 1.5))"),
     C("O05", "mc.optimizers.Adam(mc_params(), epsilon=-1)", "torch.optim.Adam(torch_params(), eps=-1)"),
@@ -658,7 +666,8 @@ OPTIMIZERS = [
     C("O09", "mc.optimizers.SGD(mc_params(), lr='0.1')", "torch.optim.SGD(torch_params(), lr='0.1')"),
     C("O10", "mc_steps(lambda p: mc.optimizers.SGD(p, lr=True))", "torch_steps(lambda p: torch.optim.SGD(p, lr=True))"),
     C("O11", "mc.optimizers.SGD(mc_params(), lr=float('nan'))", "torch.optim.SGD(torch_params(), lr=float('nan'))"),
-    C("O12", "mc.optimizers.SGD(mc_params(), weight_decay=-1)", "torch.optim.SGD(torch_params(), lr=0.1, weight_decay=-1)"),
+    C("O12", "mc.optimizers.SGD(mc_params(), weight_decay=-1)",
+      "torch.optim.SGD(torch_params(), lr=0.1, weight_decay=-1)"),
     C("O13", "mc.optimizers.SGD(small_cnn().parameters, lr=0.1)",
       "torch.optim.SGD(torch.nn.Linear(2, 1).parameters, lr=0.1)"),
     C("O14", "mc.optimizers.SGD([], lr=0.1)", "torch.optim.SGD([], lr=0.1)"),
@@ -693,7 +702,8 @@ OPTIMIZERS = [
         opt = mc.optimizers.SGD(mc_params(), lr=mc.schedules.CosineDecay(0.1))
         opt.step()""", "refuse('a schedule whose total_steps is unset, used outside fit')"),
     E("O25", "mc.schedules.StepDecay(0.1, decay_steps=0)(5)", "refuse('decay_steps=0')"),
-    C("O26", "mc.optimizers.Adam(mc_params(), amsgrad=True)", "torch.optim.Adam(torch_params(), amsgrad=True).defaults['amsgrad']"),
+    C("O26", "mc.optimizers.Adam(mc_params(), amsgrad=True)",
+      "torch.optim.Adam(torch_params(), amsgrad=True).defaults['amsgrad']"),
     K("O27", """
         opt = mc.optimizers.SGD(lr=0.1)
         opt.learning_rate = -1
@@ -785,7 +795,8 @@ STATE_BINDING = [
         m = mc.Sequential([L.BatchNormalization(), L.Dense(1)], input_shape=(4,)); m.layers[0].trainable = False
         m.compile(mc.optimizers.SGD(lr=0.1), bce()); m.fit(*toy_features(), verbose=0)
         m.layers[0].get_weights()""", """
-        m = keras.Sequential([keras.Input((4,)), K.BatchNormalization(axis=1), K.Dense(1)]); m.layers[0].trainable = False
+        m = keras.Sequential([keras.Input((4,)), K.BatchNormalization(axis=1), K.Dense(1)])
+        m.layers[0].trainable = False
         m.compile(keras.optimizers.SGD(0.1), k_bce()); m.fit(*toy_features(), verbose=0)
         m.layers[0].get_weights()"""),
     K("B11", """
@@ -845,7 +856,8 @@ CALLBACKS = [
               callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)])"""),
     K("K11", """
         m = dense_model(); m.compile(mc.optimizers.SGD(lr=0.1), bce())
-        m.fit(*toy_features(), epochs=3, verbose=0, callbacks=[mc.callbacks.LearningRateScheduler(lambda e: 0.1 / (e + 1))])
+        m.fit(*toy_features(), epochs=3, verbose=0,
+              callbacks=[mc.callbacks.LearningRateScheduler(lambda e: 0.1 / (e + 1))])
         m.optimizer.learning_rate""", """
         m = k_dense_model(); m.compile(keras.optimizers.SGD(0.1), k_bce())
         m.fit(*toy_features(), epochs=3, verbose=0,
@@ -853,10 +865,12 @@ CALLBACKS = [
         float(m.optimizer.learning_rate)"""),
     K("K12", """
         m = dense_model(); m.compile(mc.optimizers.SGD(lr=0.1), bce())
-        len(m.fit(*toy_features(), epochs=3, verbose=0, callbacks=mc.callbacks.EarlyStopping('loss')).history['loss'])""",
+        len(m.fit(*toy_features(), epochs=3, verbose=0,
+                  callbacks=mc.callbacks.EarlyStopping('loss')).history['loss'])""",
       """
         m = k_dense_model(); m.compile(keras.optimizers.SGD(0.1), k_bce())
-        len(m.fit(*toy_features(), epochs=3, verbose=0, callbacks=keras.callbacks.EarlyStopping('loss')).history['loss'])"""),
+        len(m.fit(*toy_features(), epochs=3, verbose=0,
+                  callbacks=keras.callbacks.EarlyStopping('loss')).history['loss'])"""),
     K("K13", """
         m = dense_model(); m.compile(mc.optimizers.SGD(lr=0.1), bce(), metrics=['accuracy'])
         sorted(m.fit(*toy_features(), validation_data=toy_features(1), verbose=0).history)""", """
@@ -880,7 +894,8 @@ CALLBACKS = [
         m.fit(*toy_features(), verbose=0, callbacks=[keras.callbacks.LearningRateScheduler(lambda e, lr: 'fast')])"""),
     K("K17", """
         m = dense_model(); m.compile(mc.optimizers.SGD(lr=0.1), bce(), metrics=['accuracy'])
-        m.fit(*toy_features(), validation_data=toy_features(1), verbose=0, callbacks=[mc.callbacks.CSVLogger(f'{tmp}/log.csv')])
+        m.fit(*toy_features(), validation_data=toy_features(1), verbose=0,
+              callbacks=[mc.callbacks.CSVLogger(f'{tmp}/log.csv')])
         open(f'{tmp}/log.csv').readline().strip()""", """
         m = k_dense_model(); m.compile(keras.optimizers.SGD(0.1), k_bce(), metrics=['accuracy'])
         m.fit(*toy_features(), validation_data=toy_features(1), verbose=0,
@@ -888,7 +903,8 @@ CALLBACKS = [
         open(f'{tmp}/log.csv').readline().strip()"""),
     K("K18", """
         m = dense_model(); m.compile(mc.optimizers.SGD(lr=0.1), bce())
-        len(m.fit(*toy_features(), epochs=4, verbose=0, callbacks=[mc.callbacks.EarlyStopping('val_loss')]).history['loss'])""",
+        len(m.fit(*toy_features(), epochs=4, verbose=0,
+                  callbacks=[mc.callbacks.EarlyStopping('val_loss')]).history['loss'])""",
       """
         m = k_dense_model(); m.compile(keras.optimizers.SGD(0.1), k_bce())
         cb = keras.callbacks.EarlyStopping('val_loss')
@@ -900,7 +916,8 @@ METRICS = [
         m = mc.Sequential([L.Dense(3, activation='sigmoid')], input_shape=(4,)); m.set_weights(multi_label_weights())
         m.compile(mc.optimizers.SGD(lr=0.1), mc.losses.BinaryCrossentropy(), metrics=['accuracy'])
         m.evaluate(*multi_label_data())""", """
-        m = keras.Sequential([keras.Input((4,)), K.Dense(3, activation='sigmoid')]); m.set_weights(multi_label_weights())
+        m = keras.Sequential([keras.Input((4,)), K.Dense(3, activation='sigmoid')])
+        m.set_weights(multi_label_weights())
         m.compile(keras.optimizers.SGD(0.1), keras.losses.BinaryCrossentropy(),  # Keras 3's 'accuracy' string
                   metrics=[keras.metrics.BinaryAccuracy(name='accuracy')])        # picks categorical by shape here
         m.evaluate(*multi_label_data(), verbose=0)""", rtol=1e-4),
@@ -914,11 +931,14 @@ METRICS = [
         m = mc.Sequential([L.Dense(3)], input_shape=(4,)); m.set_weights([rnd(4, 3, seed=5), np.zeros(3, np.float32)])
         m.compile(mc.optimizers.SGD(lr=0.1), sparse_ce(), metrics=['accuracy'])
         m.evaluate(rnd(10, 4), np.arange(10) % 3)""", """
-        m = keras.Sequential([keras.Input((4,)), K.Dense(3)]); m.set_weights([rnd(4, 3, seed=5), np.zeros(3, np.float32)])
-        m.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
+        m = keras.Sequential([keras.Input((4,)), K.Dense(3)])
+        m.set_weights([rnd(4, 3, seed=5), np.zeros(3, np.float32)])
+        m.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=['accuracy'])
         m.evaluate(rnd(10, 4), np.arange(10) % 3, verbose=0)""", rtol=1e-4),
     K("M09", """
-        m = mc.Sequential([L.Dense(1, activation='sigmoid')], input_shape=(4,)); m.set_weights([rnd(4, 1, seed=5), np.zeros(1, np.float32)])
+        m = mc.Sequential([L.Dense(1, activation='sigmoid')], input_shape=(4,))
+        m.set_weights([rnd(4, 1, seed=5), np.zeros(1, np.float32)])
         m.compile(mc.optimizers.SGD(lr=0.1), mc.losses.BinaryCrossentropy(), metrics=['accuracy'])
         m.evaluate(rnd(10, 4), (np.arange(10) % 2).astype(np.float32))""", """
         m = keras.Sequential([keras.Input((4,)), K.Dense(1, activation='sigmoid')])
@@ -1082,10 +1102,12 @@ FILES = [   # each side in a subprocess: a FIFO or a device can block a read for
         mc.load_model(f'{tmp}/m.npz')""", "refuse('a weight holds strings')", sub=True),
     E("F06", """
         model_file(f'{tmp}/m.npz', replace={'0.kernel': np.full((4, 1), 1 + 2j)})
-        mc.load_model(f'{tmp}/m.npz').get_weights()[0].ravel()""", "refuse('a weight holds complex numbers')", sub=True),
+        mc.load_model(f'{tmp}/m.npz').get_weights()[0].ravel()""",
+      "refuse('a weight holds complex numbers')", sub=True),
     E("F07", """
         model_file(f'{tmp}/m.npz', duplicate='0.kernel')
-        mc.load_model(f'{tmp}/m.npz').get_weights()[0].ravel()""", "refuse('two entries named 0.kernel.npy')", sub=True),
+        mc.load_model(f'{tmp}/m.npz').get_weights()[0].ravel()""",
+      "refuse('two entries named 0.kernel.npy')", sub=True),
     E("F08", """
         model_file(f'{tmp}/m.npz', spec={'format': 'minicnn-sequential', 'version': 1, 'input_shape': [4]})
         mc.load_model(f'{tmp}/m.npz')""", "refuse('no layers in the architecture')", sub=True),
@@ -1163,7 +1185,8 @@ ARGUMENTS = [
     K("A08", "L.Dense(4, activation='Relu')", "K.Dense(4, activation='Relu')"),
     K("A09", "dense_model().compile(mc.optimizers.SGD(lr=0.1), 'mse')",
       "k_dense_model().compile(keras.optimizers.SGD(0.1), 'mse')"),
-    K("A10", "dense_model().compile(mc.optimizers.Adam, bce())", "k_dense_model().compile(keras.optimizers.Adam, k_bce())"),
+    K("A10", "dense_model().compile(mc.optimizers.Adam, bce())",
+      "k_dense_model().compile(keras.optimizers.Adam, k_bce())"),
     C("A11", "mc.tensor('abc')", "torch.tensor('abc')"),
     C("A12", "mc.tensor(None)", "torch.tensor(None)"),
     C("A13", "mc.tensor([[1, 2], [3]])", "torch.tensor([[1, 2], [3]])"),
@@ -1617,7 +1640,8 @@ def where(error):
     if not frames:
         return ""
     last = frames[-1]
-    name = os.path.relpath(last.filename, os.path.dirname(MINICNN_DIR)) if last.filename.startswith("/") else last.filename
+    name = (os.path.relpath(last.filename, os.path.dirname(MINICNN_DIR)) if last.filename.startswith("/")
+            else last.filename)
     return f"{name}:{last.lineno}"
 
 
@@ -1662,7 +1686,8 @@ def execute(source, kind, timeout=TIMEOUT):
 def to_json(value):
     if isinstance(value, Arr):
         return {"__arr__": value.dtype, "shape": list(value.values.shape),
-                "values": value.values.astype(object if value.values.dtype.kind in "USO" else value.values.dtype).tolist()}
+                "values": value.values.astype(object if value.values.dtype.kind in "USO"
+                                              else value.values.dtype).tolist()}
     if isinstance(value, list):
         return [to_json(v) for v in value]
     if isinstance(value, dict):

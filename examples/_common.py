@@ -29,7 +29,8 @@ def parser(doc, epochs, batch_size=32, image_size=64):
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training set (default {epochs})")
     p.add_argument("--batch-size", type=int, default=batch_size, help=f"images per step (default {batch_size})")
-    p.add_argument("--image-size", type=int, default=image_size, help=f"images are resized to this side (default {image_size})")
+    p.add_argument("--image-size", type=int, default=image_size,
+                   help=f"images are resized to this side (default {image_size})")
     p.add_argument("--device", default="cpu", help="cpu or gpu (default cpu)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling, dropout and the split")
     p.add_argument("--out", default=None, help="folder for the model and the plots (default runs/<example>)")

@@ -12,13 +12,13 @@ from . import functional as F
 from .autograd import is_grad_enabled, no_grad
 from .backend import get_backend, get_num_threads, gpu_available, set_num_threads
 from .gradcheck import gradcheck
-from .io import load_model
-from .models import Input, Model, Sequential
+from .models import Input, Model, Sequential, load_model
 from .random import manual_seed
 from .tensor import Tensor, ones, randn, tensor, zeros
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "randn", "manual_seed", "no_grad", "is_grad_enabled",
-           "gradcheck", "functional", "F", "metrics", "plots", "viz", "get_backend", "gpu_available", "set_num_threads", "get_num_threads", "Input", "Model", "Sequential", "load_model",
+           "gradcheck", "functional", "F", "metrics", "plots", "viz", "get_backend", "gpu_available",
+           "set_num_threads", "get_num_threads", "Input", "Model", "Sequential", "load_model",
            "layers", "losses", "optimizers", "schedules", "callbacks", "data", "datasets"]

@@ -130,7 +130,8 @@ class CSVLogger(Callback):
                 self.keys = sorted(self.params.get("metrics") or logs)
                 if file.tell() == 0:
                     file.write(self.separator.join(["epoch"] + self.keys) + "\n")
-            file.write(self.separator.join([str(epoch)] + [repr(float(logs.get(k, math.nan))) for k in self.keys]) + "\n")
+            values = [repr(float(logs.get(k, math.nan))) for k in self.keys]
+            file.write(self.separator.join([str(epoch)] + values) + "\n")
 
 class History(Callback):
     """Per-epoch metrics: history.history["val_accuracy"][-1] is the last epoch's."""

@@ -82,13 +82,16 @@ def _count(xp, hits):
     return xp.sum(xp.astype(hits, xp.float32))
 
 
-LOSSES = {cls.name: cls for cls in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+# the registry: compile's names ("sparse_categorical_crossentropy") and a saved model's class names
+LOSS_TYPES = {cls.__name__: cls for cls in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
 
 
 def get_loss(loss):
     """A Loss from a Loss object or a Keras name such as "sparse_categorical_crossentropy"."""
     if isinstance(loss, Loss):
         return loss
-    if loss in LOSSES:
-        return LOSSES[loss]()
-    raise ValueError(f"loss must be a mc.losses.Loss or one of {sorted(LOSSES)}, got {loss!r}")
+    for cls in LOSS_TYPES.values():
+        if loss == cls.name:
+            return cls()
+    raise ValueError(f"loss must be a mc.losses.Loss or one of {sorted(c.name for c in LOSS_TYPES.values())}, "
+                     f"got {loss!r}")

@@ -215,13 +215,15 @@ class RMSprop(Optimizer):
         p.data -= lr * step
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+# the registry: a saved model's class names; compile takes them in any case ("adam")
+OPTIMIZER_TYPES = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop)}
 
 
 def get_optimizer(optimizer):
     if isinstance(optimizer, Optimizer):
         return optimizer
-    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
-        return OPTIMIZERS[optimizer.lower()]()
-    raise ValueError(f"optimizer must be a mc.optimizers.Optimizer or one of {sorted(OPTIMIZERS)}, "
-                     f"got {optimizer!r}")
+    for name, cls in OPTIMIZER_TYPES.items():
+        if isinstance(optimizer, str) and optimizer.lower() == name.lower():
+            return cls()
+    raise ValueError(f"optimizer must be a mc.optimizers.Optimizer or one of "
+                     f"{sorted(name.lower() for name in OPTIMIZER_TYPES)}, got {optimizer!r}")

@@ -84,3 +84,7 @@ class OneCycle(Schedule):
 
 def _cosine(start, end, progress):
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+# the registry: a saved optimizer's schedule, by class name
+SCHEDULE_TYPES = {cls.__name__: cls for cls in (StepDecay, CosineDecay, OneCycle)}

@@ -77,16 +77,6 @@ def _one_image(model, image):
     return tensor(image[None], dtype=np.float32, device=model.device)
 
 
-@contextmanager
-def _inference(model):
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
-
-
 def _target_logit(logits, target):
     """The logit of `target` (default: the predicted class); a one-unit model's own logit."""
     if logits.shape[1] == 1:            # one sigmoid unit: class 1's logit, or minus it for class 0
@@ -105,7 +95,7 @@ def saliency(model, image, target=None):
     (default: the predicted class). Bright pixels are those that change the score most."""
     x = _one_image(model, image)
     x.requires_grad = True
-    with _inference(model):
+    with model.in_mode(training=False):
         _target_logit(model(x), target).backward()
     return np.abs(x.grad.numpy()[0]).max(axis=0)
 
@@ -125,7 +115,7 @@ def grad_cam(model, image, layer=None, target=None):
         a = Tensor(y.data, y.backend, requires_grad=True)
         leaf.append(a)
         return a
-    with _inference(model), _watching([conv], cut):
+    with model.in_mode(training=False), _watching([conv], cut):
         _target_logit(model(x), target).backward()
     if not leaf:
         raise ValueError(f"layer {conv.name!r} was not called by the model's forward pass")
@@ -208,7 +198,7 @@ def feature_maps(model, image, layers=None, path=None, maps_per_layer=8):
     if not layers:
         raise ValueError(f"{type(model).__name__} has no convolution or pooling layer to show")
     x = _one_image(model, image)
-    with _inference(model), no_grad(), _watching(layers) as seen:
+    with model.in_mode(training=False), no_grad(), _watching(layers) as seen:
         model(x)
     maps = [(layer, y.numpy()[0].copy()) for layer, y in seen]
     fig = _figure((1.2 * maps_per_layer + 1, 1.3 * len(maps) + 0.5))

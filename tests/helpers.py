@@ -33,4 +33,5 @@ def float32_close(actual, expected, magnitude, rel=2e-5, abs_=1e-5):
     bound = rel * np.asarray(magnitude) + abs_
     error = np.abs(actual - expected)
     assert actual.shape == np.shape(expected), (actual.shape, np.shape(expected))
-    assert np.all(error <= bound), f"max error {error.max():.3g}, bound there {bound.flat[np.argmax(error - bound)]:.3g}"
+    assert np.all(error <= bound), (f"max error {error.max():.3g}, "
+                                    f"bound there {bound.flat[np.argmax(error - bound)]:.3g}")

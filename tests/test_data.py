@@ -150,7 +150,8 @@ def test_stratified_split_keeps_class_proportions():
     parts = mc.data.stratified_split(data, (0.6, 0.2, 0.2), seed=0)
     assert [len(p) for p in parts] == [60, 20, 20]
     for part, share in zip(parts, (0.6, 0.2, 0.2)):
-        assert np.bincount(part.labels, minlength=3).tolist() == [round(50 * share), round(30 * share), round(20 * share)]
+        assert np.bincount(part.labels, minlength=3).tolist() == [round(50 * share), round(30 * share),
+                                                                  round(20 * share)]
 
 
 def test_digits_ship_with_the_package():
@@ -213,7 +214,8 @@ def test_a_damaged_archive_is_removed_and_offline_says_root(tmp_path, monkeypatc
     archive = tmp_path / "cats_and_dogs_filtered.zip"
     archive.write_bytes(b"PK\x03\x04 not really a zip")
     monkeypatch.setenv("MINICNN_DATA", str(tmp_path / "cache"))
-    monkeypatch.setitem(mc.datasets.ARCHIVES, "cats_and_dogs", Archive(str(archive), None, None, "cats_and_dogs_filtered"))
+    monkeypatch.setitem(mc.datasets.ARCHIVES, "cats_and_dogs",
+                        Archive(str(archive), None, None, "cats_and_dogs_filtered"))
     with pytest.raises(OSError, match="is damaged .* it was removed, so the next call downloads it again"):
         mc.datasets.cats_and_dogs()
     assert not (tmp_path / "cache" / "cats_and_dogs_filtered.zip").exists()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import minicnn as mc
-from minicnn.models import training
+from minicnn.models import console, training
 
 L, F = mc.layers, mc.F
 
@@ -263,7 +263,7 @@ def test_the_progress_bar_counts_batches_and_shows_the_running_numbers(monkeypat
             super().set_postfix(ordered_dict, refresh=refresh, **kwargs)
 
     monkeypatch.setattr(tqdm_auto, "tqdm", RecordingBar)
-    monkeypatch.setattr(training, "_interactive", lambda: True)
+    monkeypatch.setattr(console, "interactive", lambda: True)
     x, y = data()
     history = dense_model().fit(x, y, epochs=2, batch_size=4, verbose=1)
     assert len(bars) == 2
@@ -285,16 +285,16 @@ class _Terminal(io.StringIO):
 def test_a_terminal_or_a_notebook_gets_the_bar(monkeypatch):
     monkeypatch.delitem(sys.modules, "IPython", raising=False)
     monkeypatch.setattr(sys, "stdout", _Terminal())
-    assert training._interactive() and not training._in_a_notebook()
+    assert console.interactive() and not console.in_a_notebook()
     monkeypatch.setattr(sys, "stdout", io.StringIO())
-    assert not training._interactive()
+    assert not console.interactive()
 
     class ZMQInteractiveShell:              # what get_ipython() returns inside a Jupyter kernel
         pass
     fake = types.ModuleType("IPython")
     fake.get_ipython = ZMQInteractiveShell
     monkeypatch.setitem(sys.modules, "IPython", fake)
-    assert training._in_a_notebook() and training._interactive()
+    assert console.in_a_notebook() and console.interactive()
 
 
 @pytest.mark.parametrize("missing", ["loss", "optimizer"])
@@ -351,11 +351,11 @@ def test_the_progress_bar_shows_images_per_second_since_the_epoch_began(monkeypa
     """A stand-in clock (the time module, outside minicnn): 8 images in the 2 s after the start."""
     tqdm_auto = pytest.importorskip("tqdm.auto")
     now = [100.0]
-    monkeypatch.setattr(training, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
-    monkeypatch.setattr(training, "_interactive", lambda: True)
+    monkeypatch.setattr(console, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(console, "interactive", lambda: True)
     shown = []
     monkeypatch.setattr(tqdm_auto.tqdm, "set_postfix", lambda self, postfix, refresh=True: shown.append(postfix))
-    progress = training._Progress(0, 1, total_images=12, batch_size=4, verbose=1)
+    progress = console.Progress(0, 1, total_images=12, batch_size=4, verbose=1)
     now[0] = 101.0
     progress.update(4, 0.5, None)
     now[0] = 102.0
@@ -368,4 +368,4 @@ def test_the_progress_bar_shows_images_per_second_since_the_epoch_began(monkeypa
 def test_a_half_imported_ipython_is_not_a_notebook(monkeypatch):
     """sys.modules holds IPython while it is still being imported: no get_ipython yet, and no error."""
     monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
-    assert not training._in_a_notebook()
+    assert not console.in_a_notebook()

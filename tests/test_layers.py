@@ -226,7 +226,8 @@ def _residual_model():
 def test_a_layer_that_holds_layers_trains_saves_and_moves_them(tmp_path):
     model = _residual_model()
     block = model.layers[2]
-    assert [name for name, _ in block.named_parameters()] == ["inner.kernel", "inner.bias", "outer.kernel", "outer.bias"]
+    assert [name for name, _ in block.named_parameters()] == ["inner.kernel", "inner.bias",
+                                                              "outer.kernel", "outer.bias"]
     assert len(model.parameters()) == 2 + 4 + 2
     assert model.count_params() == 16 * 6 + 6 + 2 * (6 * 6 + 6) + 6 * 2 + 2
 

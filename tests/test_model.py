@@ -63,7 +63,8 @@ def test_a_model_written_as_code_trains_like_sequential(tmp_path):
     np.testing.assert_allclose(again.predict(x), model.predict(x), rtol=1e-5, atol=1e-6)
     lines = []
     model.summary(print_fn=lines.append)
-    assert any("head" in line and "(Dense)" in line for line in lines) and lines[-3] == f"Total params: {model.count_params():,}"
+    assert (any("head" in line and "(Dense)" in line for line in lines)
+            and lines[-3] == f"Total params: {model.count_params():,}")
 
 
 def test_call_is_accepted_as_keras_names_it_and_forward_is_required():
@@ -173,3 +174,27 @@ def test_a_model_repr_lists_its_layers():
     text = repr(Net())
     assert text.startswith("Net(name=") and "conv: Conv2D(filters=4" in text and "blocks.1: Dropout(rate=0.2" in text
     assert "Dense(units=2" in repr(_residual())
+
+
+def test_predict_and_training_calls_give_every_layer_back_its_own_mode():
+    """model.in_mode(...) (behind predict, evaluate, build, model(x, training=...)) restores each layer's
+    mode as it was, not the model's: a BatchNormalization a user put in eval() stays there."""
+    mc.manual_seed(0)
+    model = mc.Sequential([mc.layers.Conv2D(2, 3), mc.layers.BatchNormalization(), mc.layers.Dropout(0.5),
+                           mc.layers.Flatten(), mc.layers.Dense(2)], input_shape=(1, 5, 5))
+    model.train()
+    model.layers[1].eval()
+    modes = [layer.training for layer in model.layers]
+    x = np.ones((2, 1, 5, 5), np.float32)
+    model.predict(x)
+    model(mc.tensor(x), training=False)
+    model(mc.tensor(x), training=True)
+    with model.in_mode(training=False):
+        assert not any(layer.training for layer in model.layers)
+    assert [layer.training for layer in model.layers] == modes and model.training
+    with pytest.raises(RuntimeError), model.in_mode(training=False):
+        raise RuntimeError("an error inside the block")
+    assert [layer.training for layer in model.layers] == modes
+    with pytest.raises(TypeError, match="training must be True or False, got 0"):
+        with model.in_mode(training=0):
+            pass

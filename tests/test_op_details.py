@@ -26,7 +26,8 @@ def test_concatenate_of_one_tensor_is_that_tensor(device):
 
 def test_concatenate_casts_integers_to_the_first_tensors_float_dtype():
     first = mc.tensor(np.ones((2, 2), np.float32), requires_grad=True)
-    ints = [mc.tensor(np.arange(4, dtype=np.int64).reshape(2, 2)), mc.tensor(np.arange(4, dtype=np.int32).reshape(2, 2))]
+    ints = [mc.tensor(np.arange(4, dtype=np.int64).reshape(2, 2)),
+            mc.tensor(np.arange(4, dtype=np.int32).reshape(2, 2))]
     y = F.concatenate([first] + ints, axis=0)
     assert y.dtype == np.float32 and y.shape == (6, 2)
     np.testing.assert_array_equal(y.numpy(), np.concatenate([np.ones((2, 2)), np.arange(4).reshape(2, 2),
@@ -43,7 +44,8 @@ def test_conv_shape_errors_name_the_op_called():
 
 
 def test_linear_of_a_single_vector(device):
-    x, w, b = np.array([1.0, -2.0, 0.5], np.float32), np.arange(6, dtype=np.float32).reshape(3, 2), np.array([0.25, -1.0], np.float32)
+    x, w, b = (np.array([1.0, -2.0, 0.5], np.float32), np.arange(6, dtype=np.float32).reshape(3, 2),
+               np.array([0.25, -1.0], np.float32))
     tx, tw = on(device, x, requires_grad=True), on(device, w, requires_grad=True)
     y = F.linear(tx, tw, on(device, b))
     assert y.shape == (2,)

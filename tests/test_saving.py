@@ -179,3 +179,41 @@ def test_state_dict_round_trip_and_strict_loading():
     with pytest.raises(ValueError, match=r"weight 8.kernel has shape \(2, 2\), the model wants \(6, 3\)"):
         other.load_state_dict({**state, "8.kernel": np.zeros((2, 2))})
     assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), before))     # nothing half-written
+
+
+def test_compile_settings_come_back_only_as_classes_of_the_registries(tmp_path):
+    """A file names its optimizer, loss and schedule by class; only minicnn's registered classes are made,
+    never any other name of the module (a function, an import), and a class of the user's own is refused
+    when saving, by name, rather than written into a file load_model could not read."""
+    model, _ = trained_model()
+    model.compile(mc.optimizers.Adam(learning_rate=mc.schedules.OneCycle(0.01, total_steps=10)),
+                  mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.save(tmp_path / "m.npz")
+    arrays = dict(np.load(tmp_path / "m.npz"))
+    spec = json.loads(str(arrays["__architecture__"]))
+    for kind, name in (("optimizer", "get_optimizer"), ("loss", "get_loss"), ("loss", "Loss"),
+                       ("optimizer", "Optimizer")):
+        changed = json.loads(json.dumps(spec))
+        changed["compile"][kind]["class"] = name
+        np.savez(tmp_path / "changed.npz", **{**arrays, "__architecture__": np.array(json.dumps(changed))})
+        with pytest.raises(ValueError, match="damaged minicnn model file .*compile settings"):
+            mc.load_model(tmp_path / "changed.npz")
+    changed = json.loads(json.dumps(spec))
+    changed["compile"]["optimizer"]["config"]["lr"]["class"] = "math"
+    np.savez(tmp_path / "changed.npz", **{**arrays, "__architecture__": np.array(json.dumps(changed))})
+    with pytest.raises(ValueError, match="damaged"):
+        mc.load_model(tmp_path / "changed.npz")
+
+    class MyAdam(mc.optimizers.Adam):
+        pass
+
+    class MyLoss(mc.losses.SparseCategoricalCrossentropy):
+        pass
+    model.compile(MyAdam(), mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(ValueError, match="optimizer MyAdam is a class of your own"):
+        model.save(tmp_path / "mine.npz")
+    model.compile("adam", MyLoss(from_logits=True))
+    with pytest.raises(ValueError, match="loss MyLoss is a class of your own"):
+        model.save(tmp_path / "mine.npz")
+    assert not os.path.exists(tmp_path / "mine.npz")
+    model.save_weights(tmp_path / "weights.npz")        # the way out the message names

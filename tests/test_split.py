@@ -64,7 +64,8 @@ def test_grouped_kfold_tests_every_image_once_and_never_trains_on_a_test_group(n
     assert len(folds) == k
     tested = []
     for train, test in folds:
-        assert not {mc.data.file_number(p) for p in train.file_paths} & {mc.data.file_number(p) for p in test.file_paths}
+        assert not ({mc.data.file_number(p) for p in train.file_paths}
+                    & {mc.data.file_number(p) for p in test.file_paths})
         assert len(train) + len(test) == len(data)
         tested += numbers_of(test)
         test_numbers = sorted(set(numbers_of(test)))     # a fold's test groups are consecutive

@@ -74,8 +74,10 @@ def test_binary_and_one_hot_labels():
     model.compile(mc.optimizers.Adam(lr=0.01), "binary_crossentropy", metrics=["accuracy"])
     assert model.fit(x, y, epochs=4, batch_size=16, verbose=0).history["accuracy"][-1] > 0.8
     model = compiled()
-    model.compile(mc.optimizers.Adam(lr=0.01), mc.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    assert model.fit(x, np.eye(2, dtype=np.float32)[y], epochs=4, batch_size=16, verbose=0).history["accuracy"][-1] > 0.8
+    model.compile(mc.optimizers.Adam(lr=0.01), mc.losses.CategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    assert model.fit(x, np.eye(2, dtype=np.float32)[y], epochs=4, batch_size=16,
+                     verbose=0).history["accuracy"][-1] > 0.8
 
 
 def test_verbose_prints_one_line_per_epoch_in_a_log(capsys):
@@ -144,6 +146,25 @@ def test_ctrl_c_keeps_the_last_finished_batch_and_the_history(capsys):
     assert "interrupted" in capsys.readouterr().out
 
 
+def test_fit_leaves_an_ignored_ctrl_c_ignored():
+    """Started with Ctrl-C ignored (`cmd &`, nohup), fit does not put a handler of its own in its place."""
+    seen = []
+
+    class Look(L.Layer):
+        def forward(self, inputs):
+            seen.append(signal.getsignal(signal.SIGINT))
+            return inputs
+    model = compiled()
+    model.layers.insert(0, Look())
+    outside = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        model.fit(*bars(16), epochs=1, batch_size=16, verbose=0)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, outside)
+    assert seen and all(handler is signal.SIG_IGN for handler in seen)
+
+
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_weights():
     x, y = bars(64)
     x[40] = np.nan                                   # in the third batch of 16 (no shuffling)
@@ -200,8 +221,8 @@ def test_the_whole_training_loop_runs_on_the_strict_device(tmp_path):
 
 
 def test_progress_line_in_a_terminal(monkeypatch, capsys):
-    from minicnn.models import training
-    monkeypatch.setattr(training, "_interactive", lambda: True)
+    from minicnn.models import console
+    monkeypatch.setattr(console, "interactive", lambda: True)
     compiled().fit(*bars(64), epochs=1, batch_size=16, verbose=1)
     out = capsys.readouterr().out
     assert "/4 [" in out and "batch" in out           # the bar counts batches (redrawn every 0.1 s)

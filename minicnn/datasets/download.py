@@ -69,7 +69,8 @@ def _retrieve(archive, root):
 
     local = _local_path(archive.url)
     downloader = (lambda url, output, _pooch: shutil.copyfile(local, output)) if local else None
-    return pooch.retrieve(archive.url, known_hash=archive.known_hash, fname=os.path.basename(urlparse(archive.url).path),
+    return pooch.retrieve(archive.url, known_hash=archive.known_hash,
+                          fname=os.path.basename(urlparse(archive.url).path),
                           path=root, downloader=downloader, progressbar=local is None)
 
 

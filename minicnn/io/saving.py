@@ -9,6 +9,7 @@ temporary has the permissions of any new file (the umask's), and one left by
 a crashed save is removed by the next save of the same target.
 """
 
+import contextlib
 import glob
 import inspect
 import json
@@ -18,6 +19,10 @@ import stat
 import zipfile
 
 import numpy as np
+
+from ..losses import LOSS_TYPES
+from ..optimizers import OPTIMIZER_TYPES
+from ..schedules import SCHEDULE_TYPES
 
 FORMAT = "minicnn-sequential"
 CODE_FORMAT = "minicnn-model"       # the weights of a Model subclass, whose architecture is code
@@ -76,46 +81,22 @@ def weight_arrays(model):
     return {name: tensor.numpy() for name, tensor in model.named_weights()}
 
 
-def architecture(model):
-    from ..models import Sequential
-
-    if model.nodes is not None:         # functional: the layers, and which of them reads which
-        position = {id(node): i for i, node in enumerate(model.nodes)}
-        layers = {id(node.layer): node.layer for node in model.nodes}.values()
-        spec = {"format": FUNCTIONAL_FORMAT, "version": VERSION, "input_shape": list(model.input_shape),
-                "name": model.name,
-                "layers": [_layer_entry(layer) for layer in layers],
-                "nodes": [{"layer": node.layer.name, "as_list": node.as_list,
-                           "inputs": [position.get(id(t), -1) for t in node.inputs]} for node in model.nodes]}
-    elif isinstance(model, Sequential):
-        spec = {"format": FORMAT, "version": VERSION,
-                "input_shape": None if model.input_shape is None else list(model.input_shape), "name": model.name,
-                "layers": [_layer_entry(layer) for layer in model.layers]}
-    else:                               # a model written as code: its architecture is the code
-        spec = {"format": CODE_FORMAT, "version": VERSION, "class": type(model).__name__}
-    if model.loss is not None:          # compiled: saved too, so evaluate works right after load_model
-        spec["compile"] = {"optimizer": _described(model.optimizer), "loss": _described(model.loss),
-                           "metrics": list(model.metrics)}
-    return spec
-
-
-def _layer_entry(layer):
+def layer_entry(layer):
+    """A layer as a saved architecture lists it: its class and constructor arguments (Keras' get_config)."""
     entry = {"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
     if not layer.trainable:
         entry["trainable"] = False
     return entry
 
 
-def _functional(spec, layers):
-    """mc.Model(inputs, outputs) again: the saved layer calls replayed on a new Input, in order."""
-    from ..models import Input, Model
-
-    by_name = {layer.name: layer for layer in layers}
-    inputs, made = Input(spec["input_shape"]), []
-    for node in spec["nodes"]:
-        sources = [inputs if i == -1 else made[i] for i in node["inputs"]]
-        made.append(by_name[node["layer"]](sources if node["as_list"] else sources[0]))
-    return Model(inputs, made[-1], name=spec.get("name"))
+def built_layer(entry, layer_types, path):
+    """The layer an entry describes, made from the class of that name in layer_types (the registry)."""
+    if entry["class"] not in layer_types:
+        raise ValueError(f"{path}: unknown layer type {entry['class']!r} (a layer class of your own? "
+                         f"build the model in code and call model.load_weights(path))")
+    layer = layer_types[entry["class"]](**entry["config"])
+    layer.trainable = entry.get("trainable", True)
+    return layer
 
 
 def _described(obj):
@@ -124,7 +105,7 @@ def _described(obj):
     names = [n for n in inspect.signature(type(obj).__init__).parameters if n not in ("self", "params",
                                                                                       "learning_rate")]
     config = {n: getattr(obj, n) for n in names}
-    if callable(config.get("lr")) and type(config["lr"]).__module__ != "minicnn.schedules":
+    if callable(config.get("lr")) and SCHEDULE_TYPES.get(type(config["lr"]).__name__) is not type(config["lr"]):
         raise ValueError(f"save: the optimizer's lr is a function of your own ({config['lr']!r}), which can't be "
                          f"written to a file: use a schedule of mc.schedules, or save_weights(path)")
     if callable(config.get("lr")):
@@ -132,19 +113,29 @@ def _described(obj):
     return {"class": type(obj).__name__, "config": config}
 
 
-def _rebuilt(description, classes):
+def _rebuilt(description, registry):
+    """The optimizer, loss or schedule a description names, made from the class of that name in registry."""
     config = dict(description["config"])
     if isinstance(config.get("lr"), dict):
-        from .. import schedules
-        config["lr"] = _rebuilt(config["lr"], vars(schedules))
-    return classes[description["class"]](**config)
+        config["lr"] = _rebuilt(config["lr"], SCHEDULE_TYPES)
+    return registry[description["class"]](**config)
 
 
-def save_model(model, path):
+def save_model(model, path, architecture):
+    """Weights, `architecture` (the model's own description: its layers and how they connect, or only
+    its class for a model written as code) and, when compiled, the compile settings and optimizer state."""
     if not model.built:
         raise ValueError("save: the model has no weights yet; call it on a batch or pass input_shape first")
+    spec = {"format": architecture.pop("format"), "version": VERSION, **architecture}
+    if model.loss is not None:          # compiled: saved too, so evaluate works right after load_model
+        for kind, obj, registry in (("optimizer", model.optimizer, OPTIMIZER_TYPES), ("loss", model.loss, LOSS_TYPES)):
+            if registry.get(type(obj).__name__) is not type(obj):
+                raise ValueError(f"save: the {kind} {type(obj).__name__} is a class of your own, which load_model "
+                                 f"could not rebuild: compile with one of {sorted(registry)}, or save_weights(path)")
+        spec["compile"] = {"optimizer": _described(model.optimizer), "loss": _described(model.loss),
+                           "metrics": list(model.metrics)}
     arrays = weight_arrays(model)
-    arrays["__architecture__"] = np.array(json.dumps(architecture(model), default=_plain))
+    arrays["__architecture__"] = np.array(json.dumps(spec, default=_plain))
     if model.optimizer is not None:
         arrays.update(optimizer_arrays(model))
     atomic_savez(path, arrays)
@@ -246,11 +237,9 @@ def _check_entry(archive, entry, path):
                          f"{entry.file_size - header}")
 
 
-def load_model(path):
-    """Rebuild a model saved by model.save(path), on the CPU."""
-    from ..layers import LAYER_TYPES
-    from ..models import Sequential
-
+def read_model(path, layer_types):
+    """A model file's parts: (architecture, layers, weights, optimizer state). The layers are made from
+    the classes of layer_types (the layer registry); mc.load_model joins them into a model again."""
     arrays = read_arrays(path)
     if "__architecture__" not in arrays:
         raise ValueError(f"{path}: no architecture inside; was it written by save_weights? "
@@ -269,35 +258,29 @@ def load_model(path):
     if spec.get("version") != VERSION:
         raise ValueError(f"{path}: a minicnn model file of version {spec.get('version')!r}; this minicnn reads "
                          f"version {VERSION} (a newer minicnn wrote it?)")
-    try:
-        layers = []
-        for entry in spec["layers"]:
-            if entry["class"] not in LAYER_TYPES:
-                raise ValueError(f"{path}: unknown layer type {entry['class']!r} (a layer class of your own? "
-                                 f"build the model in code and call model.load_weights(path))")
-            layer = LAYER_TYPES[entry["class"]](**entry["config"])
-            layer.trainable = entry.get("trainable", True)
-            layers.append(layer)
-        if spec["format"] == FUNCTIONAL_FORMAT:
-            model = _functional(spec, layers)
-        else:
-            model = Sequential(layers, input_shape=spec["input_shape"], name=spec.get("name"))
-    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as error:
-        raise ValueError(f"{path}: a damaged minicnn model file (its architecture does not describe a model: "
-                         f"{type(error).__name__}: {error})") from None
+    with damaged_if_wrong(path, "its architecture does not describe a model"):
+        layers = [built_layer(entry, layer_types, path) for entry in spec["layers"]]
     state = {k: arrays.pop(k) for k in list(arrays) if k.startswith(OPTIMIZER)}
-    set_weight_arrays(model, arrays, path)
-    if "compile" in spec:
-        from .. import losses, optimizers
-        settings = spec["compile"]
-        try:
-            model.compile(_rebuilt(settings["optimizer"], vars(optimizers)),
-                          _rebuilt(settings["loss"], vars(losses)), metrics=settings["metrics"])
-            _restore_optimizer(model, state)
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: a damaged minicnn model file (its compile settings or optimizer state: "
-                             f"{type(error).__name__}: {error})") from None
-    return model.eval()         # a loaded model is for predictions: no dropout, BatchNorm's moving statistics
+    return spec, layers, arrays, state
+
+
+@contextlib.contextmanager
+def damaged_if_wrong(path, what):
+    """A file whose contents don't fit together is a damaged file, said so by name, not a KeyError."""
+    try:
+        yield
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as error:
+        if str(error).startswith(f"{path}:"):
+            raise
+        raise ValueError(f"{path}: a damaged minicnn model file ({what}: {type(error).__name__}: {error})") from None
+
+
+def compile_as_saved(model, settings, state, path):
+    """Compile `model` with the saved optimizer, loss and metrics, and give the optimizer its saved state."""
+    with damaged_if_wrong(path, "its compile settings or optimizer state"):
+        model.compile(_rebuilt(settings["optimizer"], OPTIMIZER_TYPES), _rebuilt(settings["loss"], LOSS_TYPES),
+                      metrics=settings["metrics"])
+        _restore_optimizer(model, state)
 
 
 def load_weights(model, path):

@@ -10,7 +10,8 @@ from .normalization import BatchNormalization, Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 
 __all__ = ["Layer", "LAYER_TYPES", "Activation", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "RandomFlip",
-           "RandomRotate90", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast", "Resizing", "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "Rescaling",
+           "RandomRotate90", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast", "Resizing",
+           "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "Rescaling",
            "BatchNormalization", "Normalization", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "MaxPooling2D", "Add", "Concatenate", "Multiply"]
 

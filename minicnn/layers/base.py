@@ -12,6 +12,7 @@ block of two Dense layers, say).
 """
 
 import collections
+import contextlib
 import numbers
 import re
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from ..backend import get_backend
 from ..tensor import Tensor
+from .symbolic import call_symbolically, is_symbolic
 
 
 def check_positive(layer, **values):
@@ -135,7 +137,6 @@ class Layer:
     # --- shared machinery ---
     def __call__(self, x):
         if not isinstance(x, Tensor):
-            from ..models.functional import call_symbolically, is_symbolic
             if is_symbolic(x):          # building a functional model: mc.Input(...) and what follows
                 return call_symbolically(self, x)
             raise TypeError(f"{type(self).__name__} expects a mc.Tensor, got {type(x).__name__}")
@@ -202,6 +203,25 @@ class Layer:
 
     def eval(self):
         return self.train(False)
+
+    @contextlib.contextmanager
+    def in_mode(self, training):
+        """`with model.in_mode(training=False):` runs the block in inference mode (True: training mode),
+        then gives this layer and every layer inside it back the mode each had."""
+        if not isinstance(training, bool):
+            raise TypeError(f"{type(self).__name__}.in_mode: training must be True or False, got {training!r}")
+        before = [(layer, layer.training) for layer in self._self_and_sublayers()]
+        self.train(training)
+        try:
+            yield self
+        finally:
+            for layer, flag in before:
+                layer.training = flag
+
+    def _self_and_sublayers(self):
+        yield self
+        for _, layer in self.children():
+            yield from layer._self_and_sublayers()
 
     def to(self, device):
         """Move parameters and buffers to `device` in place (they stay the same leaf tensors)."""

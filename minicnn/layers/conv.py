@@ -13,23 +13,17 @@ def check_channels_first(layer, input_shape):
     """Refuse (N, H, W, C) images with a message that says how to fix them.
 
     Inside a network only the unmistakable case: square maps with 1, 3 or 4 "pixels" on the last
-    axis ((N, 256, 4, 4) after four poolings is fine). check_model_input is stricter.
+    axis ((N, 256, 4, 4) after four poolings is fine). A model's input check is stricter
+    (models/inputs.py).
     """
     if len(input_shape) != 4:
         raise ValueError(f"{layer} expects images of shape (N, C, H, W), got shape {tuple(input_shape)}")
     n, a, b, c = input_shape
     if c in (1, 3, 4) and a == b > 4:     # (N, 64, 64, 3): square images with few channels last
-        raise _channels_last(layer, input_shape)
+        raise channels_last_error(layer, input_shape)
 
 
-def check_model_input(input_shape):
-    """A batch of images entering a model: a last axis of 1, 3 or 4 behind a larger channel axis
-    is an image stored channels-last ((N, 32, 48, 3), (N, 24, 40, 1)), whatever its shape."""
-    if len(input_shape) == 4 and input_shape[3] in (1, 3, 4) and input_shape[1] > input_shape[3]:
-        raise _channels_last("the model", input_shape)
-
-
-def _channels_last(where, input_shape):
+def channels_last_error(where, input_shape):
     return ValueError(
         f"{where} got input of shape {tuple(input_shape)}, which looks channels-last (N, H, W, C). "
         f"minicnn uses (N, C, H, W): transpose with x.transpose(0, 3, 1, 2) "
@@ -48,7 +42,8 @@ class Conv2D(Layer):
         check_positive("Conv2D", filters=filters, kernel_size=kernel_size, strides=strides)
         self.filters, self.strides, self.padding = filters, strides, padding
         self.kernel_size = pair(kernel_size, "Conv2D: kernel_size")
-        self.activation, self.use_bias, self.kernel_initializer = activation_name(activation), use_bias, kernel_initializer
+        self.activation, self.use_bias = activation_name(activation), use_bias
+        self.kernel_initializer = kernel_initializer
         self.function = activation_function(self.activation, in_place=True)
 
     def build(self, input_shape):
@@ -83,7 +78,8 @@ class Conv1D(Layer):
         super().__init__(name)
         check_positive("Conv1D", filters=filters, kernel_size=kernel_size, strides=strides)
         self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
-        self.activation, self.use_bias, self.kernel_initializer = activation_name(activation), use_bias, kernel_initializer
+        self.activation, self.use_bias = activation_name(activation), use_bias
+        self.kernel_initializer = kernel_initializer
         self.function = activation_function(self.activation, in_place=True)
 
     def build(self, input_shape):

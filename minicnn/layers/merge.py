@@ -3,13 +3,13 @@
 from .. import functional as F
 from ..tensor import Tensor
 from .base import Layer
+from .symbolic import call_symbolically, is_symbolic
 
 
 class _Merge(Layer):
     """Called on a list of two or more tensors (or symbolic tensors) of the same shape."""
 
     def __call__(self, tensors):
-        from ..models.functional import call_symbolically, is_symbolic
         if is_symbolic(tensors):
             return call_symbolically(self, tensors)
         if not (isinstance(tensors, (list, tuple)) and len(tensors) >= 2

@@ -11,7 +11,7 @@
 
 Layers held in attributes (or lists, tuples, dicts of them) are the model's children: their
 weights are trained, saved, moved by `.to` and switched by `train()`/`eval()` with it.
-mc.Model(inputs, outputs) is the Keras functional form (models/functional.py), and
+mc.Model(inputs, outputs) is the Keras functional form (layers/symbolic.py), and
 mc.Sequential the Model whose forward applies a list of layers in turn.
 """
 
@@ -21,12 +21,12 @@ from ..autograd import no_grad
 from ..data import as_dataset, batches
 from ..io import saving
 from ..layers.base import Layer
-from ..layers.conv import check_model_input
+from ..layers.symbolic import Symbolic, graph, replay
 from ..losses import get_loss
 from ..optimizers import get_optimizer
 from ..tensor import Tensor, check_shape, zeros
 from . import training
-from .functional import Symbolic, graph, replay
+from .inputs import check_model_input
 
 
 class Model(Layer):
@@ -75,12 +75,8 @@ class Model(Layer):
             return self._run(x)
         if not isinstance(training, bool):
             raise TypeError(f"{type(self).__name__}: training must be True, False or None, got {training!r}")
-        was_training = self.training
-        self.train(training)
-        try:
+        with self.in_mode(training):
             return self._run(x)
-        finally:
-            self.train(was_training)
 
     def _run(self, x):
         if self.input_shape is None:
@@ -107,11 +103,8 @@ class Model(Layer):
     def build(self, input_shape):
         """Create every weight for inputs of shape (C, H, W) (no batch axis): one pass over zeros."""
         self.input_shape = check_shape(input_shape, "input_shape")
-        was_training = self.training
-        self.eval()
-        with no_grad():
+        with self.in_mode(training=False), no_grad():
             self(zeros(1, *self.input_shape, device=self.device))
-        self.train(was_training)
 
     def get_layer(self, name=None, index=None):
         """A layer by its name (Keras' model.get_layer("conv2d_1")) or by its place among the children."""
@@ -185,8 +178,9 @@ class Model(Layer):
         class_weight {class: weight}: each training image's loss is multiplied by its class's
         weight (1 for classes not named), as in Keras; validation is not weighted.
         """
-        return training.fit(self, x, y, epochs, batch_size, validation_data, validation_split, shuffle,
-                            callbacks, verbose, class_weight, validation_freq)
+        return training.fit(self, x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+                            validation_split=validation_split, shuffle=shuffle, callbacks=callbacks,
+                            verbose=verbose, class_weight=class_weight, validation_freq=validation_freq)
 
     def evaluate(self, x, y=None, batch_size=32, verbose=0, return_dict=False):
         """Loss (and accuracy, if compiled with it) over the data, in inference mode."""
@@ -202,19 +196,28 @@ class Model(Layer):
         training.check_batch_size(batch_size, "predict")
         dataset = as_dataset(x)
         check_model_input(dataset.images.shape)
-        was_training = self.training
-        self.eval()
         outputs = []
-        with no_grad():
+        with self.in_mode(training=False), no_grad():
             for xb, _ in batches(dataset, batch_size, self.device):
                 outputs.append(self(xb).numpy())
-        self.train(was_training)
         return np.concatenate(outputs) if outputs else np.zeros((0,))
 
     # --- files ---
     def save(self, path):
         """A model written as code saves its weights (and its class's name); Sequential its layers too."""
-        saving.save_model(self, path)
+        saving.save_model(self, path, self._architecture())
+
+    def _architecture(self):
+        """What save writes of the architecture: the layers and the graph between them (functional),
+        or only the class's name for a model written as code (its architecture is the code)."""
+        if self.nodes is None:
+            return {"format": saving.CODE_FORMAT, "class": type(self).__name__}
+        position = {id(node): i for i, node in enumerate(self.nodes)}
+        layers = {id(node.layer): node.layer for node in self.nodes}.values()
+        return {"format": saving.FUNCTIONAL_FORMAT, "input_shape": list(self.input_shape), "name": self.name,
+                "layers": [saving.layer_entry(layer) for layer in layers],
+                "nodes": [{"layer": node.layer.name, "as_list": node.as_list,
+                           "inputs": [position.get(id(t), -1) for t in node.inputs]} for node in self.nodes]}
 
     def save_weights(self, path):
         saving.save_weights(self, path)

@@ -1,8 +1,10 @@
 """mc.Sequential: the Model whose forward applies a list of layers one after the other (Keras' Sequential)."""
 
+from ..io import saving
 from ..layers import Activation, Conv2D, Dense, Sigmoid, Softmax
 from ..layers.base import Layer
-from ..layers.conv import check_channels_first, check_model_input
+from ..layers.conv import check_channels_first
+from .inputs import check_model_input
 from .model import Model, _print_table, _print_totals
 
 
@@ -65,6 +67,10 @@ class Sequential(Model):
                          f"{layer.count_params():,}"))
         _print_table(rows, print_fn)
         _print_totals(self, print_fn)
+
+    def _architecture(self):
+        return {"format": saving.FORMAT, "input_shape": None if self.input_shape is None else list(self.input_shape),
+                "name": self.name, "layers": [saving.layer_entry(layer) for layer in self.layers]}
 
     def compile(self, optimizer="adam", loss=None, metrics=None):
         super().compile(optimizer, loss, metrics)

@@ -3,30 +3,75 @@
 One epoch: for each shuffled batch, forward, loss, backward, optimizer step;
 then validation in inference mode, the epoch's line of metrics, callbacks.
 Ctrl-C finishes the current batch and stops; a non-finite loss stops before
-its update is applied, so the weights stay the last good ones.
+its update is applied, so the weights stay the last good ones. What the loop
+shows on the console (progress, the epoch's line, Ctrl-C) is models/console.py.
 """
 
 import math
-import signal
-import sys
-import threading
 import time
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 
 from ..autograd import no_grad
 from ..callbacks import Callback, History
 from ..data import MixUp, as_dataset, batches
-from ..layers.conv import check_model_input
 from ..losses import SparseCategoricalCrossentropy
 from ..schedules import Schedule
 from ..tensor import Tensor
+from . import console
+from .inputs import check_model_input
 
 
-def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuffle, callbacks, verbose,
+def fit(model, x, y=None, *, epochs, batch_size, validation_data, validation_split, shuffle, callbacks, verbose,
         class_weight, validation_freq):
+    """Model.fit's loop: check the arguments, cut the data, ready the model, then epochs of batches."""
+    check_fit_arguments(model, epochs=epochs, batch_size=batch_size, validation_freq=validation_freq,
+                        validation_data=validation_data)
+    train, val = training_and_validation_data(x, y, validation_data, validation_split)
+    ready_the_model(model, train, val)
+    steps_per_epoch = math.ceil(len(train) / batch_size)
+    lr = model.optimizer.lr
+    if isinstance(lr, Schedule) and getattr(lr, "total_steps", 0) is None:
+        lr.total_steps = epochs * steps_per_epoch        # "the whole run" for schedules left open
+    weights = None if class_weight is None else _ClassWeights(class_weight)
+    history = model.history = History()
+    callbacks = _callback_list(callbacks) + [history]    # last, as in Keras: it sees what others add to logs
+    metrics = ["loss"] + (["accuracy"] if model.metrics else [])
+    metrics += [f"val_{name}" for name in metrics] if val is not None else []
+    for callback in callbacks:
+        callback.model = model
+        callback.params = {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose, "metrics": metrics,
+                           "validation_freq": validation_freq}
+    _tell(callbacks, "on_train_begin", {})
+    model.stop_training = False
+    try:
+        with console.ctrl_c_finishes_the_batch() as interrupted:
+            for epoch in range(epochs):
+                _tell(callbacks, "on_epoch_begin", epoch, {})
+                start = time.perf_counter()
+                logs = train_one_epoch(model, train, batch_size=batch_size, shuffle=shuffle, epoch=epoch,
+                                       epochs=epochs, verbose=verbose, interrupted=interrupted,
+                                       callbacks=callbacks, weights=weights)
+                seconds = time.perf_counter() - start
+                if interrupted["hit"]:
+                    console.print_interrupted(epoch, verbose)
+                    break
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    logs.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size).items()})
+                console.print_epoch(epoch, epochs, logs, seconds, len(train), verbose)
+                _tell(callbacks, "on_epoch_end", epoch, logs)
+                if model.stop_training:
+                    break
+        model.optimizer.finalize_variable_values()      # use_ema: the averaged weights, as Keras
+    finally:
+        # inference mode from here on (what Keras' model(x) does after fit); model.train() switches back
+        model.eval()
+        _tell(callbacks, "on_train_end", {})         # also when training stops on an error: EarlyStopping restores
+    return history
+
+
+def check_fit_arguments(model, *, epochs, batch_size, validation_freq, validation_data):
     if model.loss is None or model.optimizer is None:
         raise RuntimeError("fit: call model.compile(optimizer, loss, metrics) first")
     check_batch_size(batch_size, "fit")
@@ -38,6 +83,10 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     if isinstance(validation_data, (tuple, list)) and len(validation_data) != 2:
         raise ValueError(f"fit: validation_data must be a dataset or an (x, y) pair, got {len(validation_data)} items"
                          + (" (sample weights are not supported)" if len(validation_data) == 3 else ""))
+
+
+def training_and_validation_data(x, y, validation_data, validation_split):
+    """(training dataset, validation dataset or None): validation_split takes the last images, as Keras."""
     train = as_dataset(x, y)
     if train.labels is None:
         raise ValueError("fit: the training data has no labels (pass y, or a dataset with labels)")
@@ -52,7 +101,8 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
         if not 0 < n_val < len(train):
             raise ValueError(f"validation_split={validation_split} leaves no training or no validation images "
                              f"out of {len(train)}")
-        val, train = train.subset(np.arange(len(train) - n_val, len(train))), train.subset(np.arange(len(train) - n_val))
+        val = train.subset(np.arange(len(train) - n_val, len(train)))
+        train = train.subset(np.arange(len(train) - n_val))
         _warn_if_one_class(val, train)
     if validation_data is not None:
         val = as_dataset(validation_data)
@@ -61,6 +111,11 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
     for data in (train, val):           # images, not feature maps: a channels-last batch is refused here
         if data is not None:
             check_model_input(data.images.shape)
+    return train, val
+
+
+def ready_the_model(model, train, val):
+    """Weights made, the optimizer bound to them, every label checked once against the model's output."""
     if not model.built:                 # weights are made by a first pass, before the optimizer needs them
         model.build(train.images.shape[1:])
     model.optimizer.bind(model.trainable_weights)     # as they are now: layers added or frozen after compile
@@ -73,52 +128,10 @@ def fit(model, x, y, epochs, batch_size, validation_data, validation_split, shuf
             if data is not None and data.labels is not None:
                 model.loss.check_labels(data.labels, model.output_shapes[-1])
 
-    steps_per_epoch = math.ceil(len(train) / batch_size)
-    lr = model.optimizer.lr
-    if isinstance(lr, Schedule) and getattr(lr, "total_steps", 0) is None:
-        lr.total_steps = epochs * steps_per_epoch        # "the whole run" for schedules left open
 
-    weights = None if class_weight is None else _ClassWeights(class_weight)
-    history = History()
-    model.history = history
-    callbacks = _callback_list(callbacks) + [history]    # last, as in Keras: it sees what others add to logs
-    metrics = ["loss"] + (["accuracy"] if model.metrics else [])
-    metrics += [f"val_{name}" for name in metrics] if val is not None else []
+def _tell(callbacks, event, *args):
     for callback in callbacks:
-        callback.model = model
-        callback.params = {"epochs": epochs, "steps": steps_per_epoch, "verbose": verbose, "metrics": metrics,
-                           "validation_freq": validation_freq}
-        callback.on_train_begin({})
-    model.stop_training = False
-    try:
-        with _ctrl_c_finishes_the_batch() as interrupted:
-            for epoch in range(epochs):
-                for callback in callbacks:
-                    callback.on_epoch_begin(epoch, {})
-                start = time.perf_counter()
-                logs = _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted,
-                                        callbacks, weights)
-                seconds = time.perf_counter() - start
-                if interrupted["hit"]:
-                    if verbose:
-                        print(f"Training interrupted during epoch {epoch + 1}; keeping the weights "
-                              f"of its last finished batch.", flush=True)
-                    break
-                if val is not None and (epoch + 1) % validation_freq == 0:
-                    logs.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size).items()})
-                if verbose:
-                    _print_epoch(epoch, epochs, logs, seconds, len(train))
-                for callback in callbacks:
-                    callback.on_epoch_end(epoch, logs)
-                if model.stop_training:
-                    break
-        model.optimizer.finalize_variable_values()      # use_ema: the averaged weights, as Keras
-    finally:
-        # inference mode from here on (what Keras' model(x) does after fit); model.train() switches back
-        model.eval()
-        for callback in callbacks:          # also when training stops on an error: EarlyStopping restores
-            callback.on_train_end({})
-    return history
+        getattr(callback, event)(*args)
 
 
 def _callback_list(callbacks):
@@ -177,11 +190,12 @@ def _warn_if_one_class(val, train):
                       f"(mc.data.image_folder does by default), or pass validation_data.", stacklevel=4)
 
 
-def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks, weights):
+def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks, weights):
+    """One pass over the shuffled batches: forward, loss, backward, optimizer step; the epoch's logs."""
     model.train()
     loss_fn, optimizer = model.loss, model.optimizer
     total_loss, correct, seen = 0.0, 0.0, 0
-    progress = _Progress(epoch, epochs, len(train), batch_size, verbose)
+    progress = console.Progress(epoch, epochs, len(train), batch_size, verbose)
     for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
         if isinstance(train, MixUp):
             xb, yb = train.mix(xb, yb)
@@ -201,8 +215,7 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
         seen += len(xb)
         progress.update(len(xb), total_loss / seen, correct / seen if model.metrics else None)
         running = {"loss": total_loss / seen, **({"accuracy": correct / seen} if model.metrics else {})}
-        for callback in callbacks:
-            callback.on_train_batch_end(step, running)
+        _tell(callbacks, "on_train_batch_end", step, running)
         if interrupted["hit"]:
             break
     progress.close()
@@ -215,8 +228,9 @@ def _train_one_epoch(model, train, batch_size, shuffle, epoch, epochs, verbose, 
 def _read(loss, hits=None):
     """The batch's loss and number of correct predictions, in one copy from the device.
 
-    This is the step's only wait for the device: on a GPU everything else is
-    queued, and the host reads two numbers back.
+    On a GPU the step's work is queued and this copy waits for it: one wait per
+    batch for a loss from logits (a loss of probabilities also reads their range
+    to refuse logits: losses.py).
     """
     xp = loss.xp
     values = [loss.data] if hits is None else [loss.data, xp.astype(hits, loss.data.dtype)]
@@ -234,85 +248,15 @@ def evaluate(model, dataset, batch_size):
         raise ValueError("evaluate: the data has no labels")
     if len(dataset) == 0:
         raise ValueError("evaluate: the data holds no images")
-    was_training = model.training
-    model.eval()
     total_loss, correct, seen = 0.0, 0.0, 0
-    with no_grad():
+    with model.in_mode(training=False), no_grad():
         for xb, yb in batches(dataset, batch_size, model.device):
             out = model(xb)
             value, hits = _read(model.loss(yb, out), model.loss.count_correct(yb, out) if model.metrics else None)
             total_loss += value * len(xb)
             correct += hits
             seen += len(xb)
-    model.train(was_training)
     logs = {"loss": total_loss / seen}          # seen > 0: empty data is refused above
     if model.metrics:
         logs["accuracy"] = correct / seen
     return logs
-
-
-@contextmanager
-def _ctrl_c_finishes_the_batch():
-    """The first Ctrl-C sets a flag the loop reads after each batch; a second one interrupts at once."""
-    state = {"hit": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield state
-        return
-
-    def handler(signum, frame):
-        if state["hit"]:
-            raise KeyboardInterrupt
-        state["hit"] = True
-        print("\nCtrl-C: stopping after this batch (press again to stop now)", file=sys.stderr, flush=True)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield state
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _print_epoch(epoch, epochs, logs, seconds, images):
-    metrics = " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
-    print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s ({images / seconds:.0f} img/s) - {metrics}", flush=True)
-
-
-class _Progress:
-    """One line per epoch that updates in place: batches done, ETA, images/s, running loss/accuracy.
-
-    In a terminal or notebook it is a tqdm bar; where output goes to a file
-    (no terminal to redraw), only the epoch's final line is written.
-    """
-
-    def __init__(self, epoch, epochs, total_images, batch_size, verbose):
-        self.bar = None
-        self.images, self.start = 0, time.perf_counter()
-        if verbose == 1 and _interactive():
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=math.ceil(total_images / batch_size), unit="batch", leave=False,
-                            desc=f"Epoch {epoch + 1}/{epochs}", dynamic_ncols=True, file=sys.stdout)
-
-    def update(self, n, loss, accuracy):
-        if self.bar is None:
-            return
-        self.images += n
-        postfix = {"img/s": f"{self.images / (time.perf_counter() - self.start):.0f}", "loss": f"{loss:.4f}"}
-        if accuracy is not None:
-            postfix["accuracy"] = f"{accuracy:.4f}"
-        self.bar.set_postfix(postfix, refresh=False)
-        self.bar.update(1)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _interactive():
-    return _in_a_notebook() or (hasattr(sys.stdout, "isatty") and sys.stdout.isatty())
-
-
-def _in_a_notebook():
-    """True inside a Jupyter kernel (not merely when ipykernel was imported, as nbclient does)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
-    return type(shell).__name__ == "ZMQInteractiveShell"

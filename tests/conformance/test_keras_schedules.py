@@ -78,7 +78,8 @@ def test_schedules_in_fit(kind):
     """A schedule given as SGD's rate, a real fit each (3 steps an epoch, the last partial): the same
     weights after two epochs. CosineDecay's total_steps left as None is the whole run (6 steps)."""
     mine_schedule, their_schedule = {
-        "step": (mc.schedules.StepDecay(0.5, decay_steps=2, gamma=0.5), S.ExponentialDecay(0.5, 2, 0.5, staircase=True)),
+        "step": (mc.schedules.StepDecay(0.5, decay_steps=2, gamma=0.5),
+                 S.ExponentialDecay(0.5, 2, 0.5, staircase=True)),
         "cosine": (mc.schedules.CosineDecay(0.5, min_lr=0.05), S.CosineDecay(0.5, 6, alpha=0.1)),
     }[kind]
     mine, theirs = twin_models(3)

@@ -106,7 +106,8 @@ def test_history_and_evaluate_shapes():
 def test_evaluate_without_metrics_is_a_number():
     mine, theirs = twin_models(CLASSES)
     mine.compile(mc.optimizers.SGD(lr=0.1), mc.losses.SparseCategoricalCrossentropy(from_logits=True))
-    theirs.compile(keras.optimizers.SGD(learning_rate=0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    theirs.compile(keras.optimizers.SGD(learning_rate=0.1),
+                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     mine_loss, their_loss = mine.evaluate(X, LABELS), theirs.evaluate(X, LABELS, verbose=0)
     assert isinstance(mine_loss, float) and isinstance(their_loss, float)
     assert_close(mine_loss, their_loss, 1e-5, 1e-6, "loss")
@@ -141,7 +142,8 @@ def test_frozen_layer_is_not_trained():
     mine, theirs = twin_models(CLASSES)
     mine.layers[0].trainable = theirs.layers[0].trainable = False
     mine.compile(mc.optimizers.SGD(lr=0.1), mc.losses.SparseCategoricalCrossentropy(from_logits=True))
-    theirs.compile(keras.optimizers.SGD(learning_rate=0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    theirs.compile(keras.optimizers.SGD(learning_rate=0.1),
+                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     before = mine.layers[0].get_weights()
     args = dict(epochs=2, batch_size=4, shuffle=False, verbose=0)
     assert_same_history(mine.fit(X, LABELS, **args), theirs.fit(X, LABELS, **args))
@@ -188,8 +190,8 @@ def test_functional_model_with_a_residual_connection():
     copy_weights(convs + (dense,), their_convs + (their_dense,))
     mine.compile(mc.optimizers.SGD(lr=0.1), mc.losses.SparseCategoricalCrossentropy(from_logits=True),
                  metrics=["accuracy"])
-    theirs.compile(keras.optimizers.SGD(learning_rate=0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                   metrics=["accuracy"])
+    theirs.compile(keras.optimizers.SGD(learning_rate=0.1),
+                   keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     args = dict(epochs=2, batch_size=4, shuffle=False, verbose=0)
     assert_same_history(mine.fit(X, LABELS, **args), theirs.fit(X, LABELS, **args))
     assert_close(mine.predict(X), theirs.predict(X, verbose=0), 1e-4, 1e-5, "predict")

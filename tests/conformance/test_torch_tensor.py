@@ -33,7 +33,8 @@ def values(dtype, shape, special=True):
     else:
         width = {2: 16, 4: 32, 8: 64}[dtype.itemsize]
         finite = st.floats(-100, 100, width=width, allow_subnormal=False)
-        special_values = SPECIAL.map(lambda v: float(np.clip(v, np.finfo(dtype).min, np.finfo(dtype).max)) if np.isfinite(v) else v)
+        special_values = SPECIAL.map(
+            lambda v: float(np.clip(v, np.finfo(dtype).min, np.finfo(dtype).max)) if np.isfinite(v) else v)
         elements = finite | special_values if special else finite
     return hnp.arrays(dtype, shape, elements=elements)
 

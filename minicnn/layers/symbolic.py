@@ -1,4 +1,4 @@
-"""The Keras functional API: mc.Input, layers called on symbolic tensors, mc.Model(inputs, outputs).
+"""Symbolic tensors, for the Keras functional API: mc.Input, layers called on them, mc.Model(inputs, outputs).
 
     inputs = mc.Input(shape=(3, 64, 64))
     h = L.Conv2D(16, 3, padding="same", activation="relu")(inputs)
@@ -43,11 +43,8 @@ def call_symbolically(layer, x):
     """layer(x) for symbolic x: build the layer on a zero batch, return where its output comes from."""
     inputs = list(x) if isinstance(x, (list, tuple)) else [x]
     batch = [zeros(1, *t.shape[1:]) for t in inputs]
-    was_training = layer.training
-    layer.train(False)
-    with no_grad():
+    with layer.in_mode(training=False), no_grad():
         out = layer(batch if isinstance(x, (list, tuple)) else batch[0])
-    layer.train(was_training)
     return Symbolic(out.shape[1:], layer, inputs, isinstance(x, (list, tuple)))
 
 
