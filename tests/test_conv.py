@@ -10,7 +10,6 @@ from scipy import signal
 
 import minicnn as mc
 from helpers import arrays, float32_close, on
-from minicnn.ops.im2col import col2im, im2col
 from reference import conv2d_loop, conv2d_scipy
 
 F = mc.F
@@ -153,8 +152,8 @@ def test_im2col_and_col2im_are_exact_adjoints(device, data):
     x = data.draw(arrays((n, c, h, w), ints, np.float64))
     cols = data.draw(arrays((c, kh, kw, oh, ow, n), ints, np.float64))
     backend = mc.get_backend(device)
-    forward = backend.to_host(im2col(backend, backend.from_host(x), (kh, kw), (sh, sw), (oh, ow)))
-    adjoint = backend.to_host(col2im(backend, backend.from_host(cols), x.shape, (sh, sw)))
+    forward = backend.to_host(backend.im2col(backend.from_host(x), (kh, kw), (sh, sw), (oh, ow)))
+    adjoint = backend.to_host(backend.col2im(backend.from_host(cols), x.shape, (sh, sw)))
     assert np.sum(forward * cols) == np.sum(x * adjoint)   # integers: exact in float64
     assert forward[0, kh - 1, kw - 1, oh - 1, ow - 1, 0] == x[0, 0, (oh - 1) * sh + kh - 1, (ow - 1) * sw + kw - 1]
 

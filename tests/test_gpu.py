@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ import pytest
 
 import minicnn as mc
 from minicnn.backend import CupyBackend
-from minicnn.ops.im2col import im2col
 
 L = mc.layers
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +179,7 @@ def test_convolution_pooling_and_their_gradients_stay_on_the_device(cupy_standin
     w = mc.randn(4, 3, 3, 3, device="gpu", requires_grad=True)
     b = mc.zeros(4, device="gpu", requires_grad=True)
     cupy_standin.transfers.clear()
-    windows = im2col(mc.get_backend("gpu"), x.data, (3, 3), (2, 2), (5, 5), ((1, 1), (1, 1)))
+    windows = mc.get_backend("gpu").im2col(x.data, (3, 3), (2, 2), (5, 5), ((1, 1), (1, 1)))
     y = mc.F.avg_pool2d(mc.F.max_pool2d(mc.F.relu(mc.F.conv2d(x, w, b, stride=2, padding=1)), 2, stride=1), 2)
     y.sum().backward()
     assert cupy_standin.transfers == []                  # nothing crossed, no value was read
@@ -190,11 +188,13 @@ def test_convolution_pooling_and_their_gradients_stay_on_the_device(cupy_standin
 
 
 def test_gpu_arrays_never_reach_the_cpu_thread_pool():
+    """The GPU runs base.py's whole-array versions of the heavy steps, never the CPU's shares."""
+    from minicnn.backend import Backend
     gpu = mc.get_backend("gpu")
-    calls = []
-    gpu.split_work(lambda start, stop: calls.append((start, stop, threading.current_thread())), 64, size=10 ** 9)
-    assert calls == [(0, 64, threading.main_thread())]
-    assert not hasattr(gpu, "threads")
+    for step in ("im2col", "col2im", "relu", "relu_grad", "batch_norm", "batch_norm_grad", "max_pool_tiles",
+                 "max_pool_tiles_grad", "matmul"):
+        assert getattr(type(gpu), step) is getattr(Backend, step), step
+    assert not hasattr(gpu, "threads") and not hasattr(gpu, "split_work")
 
 
 def test_an_example_trains_with_device_gpu(tmp_path, gpu_process_env):

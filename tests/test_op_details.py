@@ -8,7 +8,6 @@ import pytest
 
 import minicnn as mc
 from helpers import on
-from minicnn.ops.im2col import im2col
 from minicnn.ops.sampling import sample
 
 F = mc.F
@@ -67,7 +66,7 @@ def test_im2col_pads_nothing_by_default():
     """cols[c, i, j, y, z, n] = x[n, c, y * SH + i, z * SW + j] (the formula of its docstring)."""
     x = np.random.default_rng(0).normal(size=(2, 3, 5, 4)).astype(np.float32)
     kernel, stride, out = (2, 3), (2, 1), (2, 2)
-    cols = im2col(mc.get_backend("cpu"), x, kernel, stride, out)
+    cols = mc.get_backend("cpu").im2col(x, kernel, stride, out)
     assert cols.shape == (3, 2, 3, 2, 2, 2)
     for c, i, j, yy, z, n in np.ndindex(cols.shape):
         assert cols[c, i, j, yy, z, n] == x[n, c, yy * stride[0] + i, z * stride[1] + j]

@@ -7,6 +7,12 @@ array-api-strict device). What the standard leaves out is a method here,
 written once with standard calls; a backend whose module does better (NumPy,
 CuPy) overrides just that method (MiniTorch's idea: a handful of primitives
 behind one contract).
+
+The heavy steps of a CNN are methods here too, written as the textbook
+writes them: im2col and col2im, ReLU, batch normalisation, max pooling of
+tiling windows, the matrix product. The CPU backend (cpu.py) overrides them
+with versions that lay memory out for speed and share the work between the
+cores; the numbers are the same (tests/test_backend_contract.py).
 """
 
 import numpy as np
@@ -96,20 +102,111 @@ class Backend:
         np.add.at(result, host_parts if isinstance(index, tuple) else host_parts[0], self.to_host(values))
         target[...] = self.from_host(result)
 
-    def into(self, out, name, *args):
-        """out[...] = xp.<name>(*args) for an elementwise function such as "multiply".
-        The standard has no out=; NumPy and CuPy override this to write straight into `out`."""
-        out[...] = getattr(self.xp, name)(*args)
-
     def matmul(self, a, b):
         """a @ b. (The CPU backend shares large products between its threads.)"""
         return self.xp.matmul(a, b)
 
-    def split_work(self, fn, n, size):
-        """Call fn(start, stop) on consecutive shares of range(n) that together cover it.
+    # --- the heavy steps of a CNN, written plainly: the maths on whole arrays, once ---
+    # The CPU backend overrides each with a faster version that gives the same numbers
+    # (tests/test_backend_contract.py holds every override to the version here).
+    def im2col(self, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):
+        """Every (KH, KW) window of x (N, C, H, W) framed by `pads` ((top, bottom), (left, right)) cells of
+        `pad_value`, as an array (C, KH, KW, OH, OW, N):
 
-        Ops hand their per-channel loops to this. A device computes a whole array
-        in one call, so here it is one share; the CPU backend shares the work
-        between threads (minicnn/backend/cpu.py).
+            cols[c, i, j, y, z, n] = padded_x[n, c, y * SH + i, z * SW + j]
+
+        A loop over the KH * KW kernel offsets, not over pixels: for offset (i, j) the values that all
+        windows see there form one strided slice of the input. The batch comes last so that
+        cols.reshape(C*KH*KW, OH*OW*N) is the matrix a convolution multiplies (ops/conv.py).
         """
-        fn(0, n)
+        (top, bottom), (left, right) = pads
+        (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
+        n, c, h, w = x.shape
+        padded = self.full((n, c, h + top + bottom, w + left + right), pad_value, x.dtype)
+        padded[:, :, top:top + h, left:left + w] = x
+        cols = self.empty((n, c, kh, kw, oh, ow), x.dtype)
+        for i in range(kh):
+            for j in range(kw):     # rows i, i + SH, ..., i + SH * (OH - 1); columns likewise
+                cols[:, :, i, j, :, :] = padded[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+        return self.xp.permute_dims(cols, (1, 2, 3, 4, 5, 0))
+
+    def col2im(self, cols, x_shape, stride):
+        """The adjoint of im2col: each window value of cols (C, KH, KW, OH, OW, N) added back where it came
+        from, in an array of `x_shape` (N, C, H, W) (the padded shape); overlapping windows add up."""
+        _, kh, kw, oh, ow, _ = cols.shape
+        sh, sw = stride
+        x = self.zeros(x_shape, cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                window_values = self.xp.permute_dims(cols[:, i, j, ...], (3, 0, 1, 2))     # (N, C, OH, OW)
+                x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += window_values
+        return x
+
+    def relu(self, a, out=None):
+        """max(a, 0), NaN kept as NaN; written into `out` (a itself, for F.relu_) when given."""
+        result = self.xp.maximum(a, 0.0)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+
+    def relu_grad(self, out, g):
+        """The gradient through a ReLU whose output is `out`: g where out > 0, else 0 (also at 0)."""
+        return g * self.xp.astype(out > 0, g.dtype)
+
+    def batch_norm(self, x, gamma, beta, epsilon):
+        """Batch normalisation of x (N, C, ...) per channel, with gamma and beta (C,):
+
+            x_hat = (x - mean) / sqrt(var + eps),   y = gamma * x_hat + beta
+
+        mean and var over every axis but the channels (biased var). Returns y, x_hat, and the
+        statistics mean, var and 1 / sqrt(var + eps), each (1, C, 1, ...)."""
+        xp = self.xp
+        axes = tuple(i for i in range(x.ndim) if i != 1)
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        mean = xp.mean(x, axis=axes, keepdims=True)
+        centred = x - mean
+        variance = xp.mean(centred * centred, axis=axes, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(variance + epsilon)
+        x_hat = centred * inv_std
+        return x_hat * xp.reshape(gamma, shape) + xp.reshape(beta, shape), x_hat, mean, variance, inv_std
+
+    def batch_norm_grad(self, g, x_hat, gamma, inv_std):
+        """Gradients of batch_norm for the gradient g of y; per channel, over its M values:
+
+            dx = gamma / sqrt(var + eps) * (g - mean(g) - x_hat * mean(g * x_hat))
+            dgamma = sum(g * x_hat),   dbeta = sum(g)
+
+        Returns dx, dgamma and dbeta, the last two of shape (C,)."""
+        xp = self.xp
+        axes = tuple(i for i in range(g.ndim) if i != 1)
+        shape = (1, g.shape[1]) + (1,) * (g.ndim - 2)
+        count = g.size // g.shape[1]
+        g_beta = xp.sum(g, axis=axes, keepdims=True)
+        g_gamma = xp.sum(g * x_hat, axis=axes, keepdims=True)
+        g_x = (g - g_beta / count - x_hat * (g_gamma / count)) * (xp.reshape(gamma, shape) * inv_std)
+        return g_x, xp.reshape(g_gamma, (-1,)), xp.reshape(g_beta, (-1,))
+
+    def max_pool_tiles(self, x, k):
+        """Max pooling of x (N, C, H, W) by k x k windows that tile it (H and W multiples of k):
+        offset (i, j) of every window is the view x[:, :, i::k, j::k], and the pooled map is the
+        elementwise maximum of the k * k views."""
+        views = [x[:, :, i::k, j::k] for i in range(k) for j in range(k)]
+        out = views[0]
+        for view in views[1:]:
+            out = self.xp.maximum(out, view)
+        return out
+
+    def max_pool_tiles_grad(self, x, out, g, k):
+        """The gradient of max_pool_tiles: each window's g goes to the first of its cells (row by row)
+        that holds the maximum; the others get 0."""
+        xp = self.xp
+        g_x = self.empty(x.shape, g.dtype)
+        left = g                                # gradient not yet handed to a window's first maximum
+        for index in range(k * k - 1):
+            i, j = divmod(index, k)
+            share = left * xp.astype(x[:, :, i::k, j::k] == out, g.dtype)
+            g_x[:, :, i::k, j::k] = share
+            left = left - share                 # a window that found its maximum has nothing left to give
+        g_x[:, :, k - 1::k, k - 1::k] = left    # what is left: the maximum is the window's last cell
+        return g_x

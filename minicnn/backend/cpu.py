@@ -98,6 +98,125 @@ class NumpyBackend(Backend):
                 out += partial
             return out
 
+    # --- the heavy steps, overriding base.py's plain versions: the same numbers, on every core ---
+    def im2col(self, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):
+        """base.py's im2col, with the padded input laid out (C, H, W, N) in memory: each kernel offset's
+        copy then moves runs of OW*N neighbouring numbers rather than rows of OW (NumPy pays for every
+        run, and for a 16-pixel-wide map that costs more than the copying), and the convolution's output
+        comes out (F, OH, OW, N) in memory, the order the next layer reads. Tensors still show
+        (N, C, H, W). Each thread copies the windows of its own share of the channels."""
+        n, c = x.shape[0], x.shape[1]
+        (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
+        cols = self.empty((c, kh, kw, oh, ow, n), x.dtype)
+
+        def fill(start, stop):      # channels start..stop-1, padded one share at a time
+            images = _batch_last(self, x[:, start:stop, ...], pads, pad_value)
+            for i in range(kh):
+                for j in range(kw):
+                    rows, columns = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                    cols[start:stop, i, j, ...] = images[:, rows, columns, :]
+        self.split_work(fill, c, cols.size)
+        return cols
+
+    def col2im(self, cols, x_shape, stride):
+        """base.py's col2im, summed into an array laid out (C, H, W, N), one share of channels a thread."""
+        n, c, h, w = x_shape
+        _, kh, kw, oh, ow, _ = cols.shape
+        sh, sw = stride
+        x = self.zeros((c, h, w, n), cols.dtype)
+
+        def fill(start, stop):
+            for i in range(kh):
+                for j in range(kw):
+                    rows, columns = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                    x[start:stop, rows, columns, :] += cols[start:stop, i, j, ...]
+        self.split_work(fill, c, cols.size)
+        return np.permute_dims(x, (3, 0, 1, 2))
+
+    def relu(self, a, out=None):
+        """base.py's relu, into `out` (or a new array laid out as a), the channels shared between threads."""
+        out = self.empty_like(a) if out is None else out
+
+        def forward(start, stop):
+            np.maximum(_channels(a, start, stop), 0.0, out=_channels(out, start, stop))     # keeps NaN as NaN
+        self.split_work(forward, _channel_count(out), out.size)
+        return out
+
+    def relu_grad(self, out, g):
+        g_x = self.empty_like(g)
+
+        def mask(start, stop):
+            positive = (_channels(out, start, stop) > 0).astype(g.dtype)
+            np.multiply(_channels(g, start, stop), positive, out=_channels(g_x, start, stop))
+        self.split_work(mask, _channel_count(g), g.size)
+        return g_x
+
+    def batch_norm(self, x, gamma, beta, epsilon):
+        """base.py's batch_norm one share of channels at a time (each channel's statistics are its own),
+        written into arrays made once: no full-size temporaries beyond a share's."""
+        axes = tuple(i for i in range(x.ndim) if i != 1)
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        mean, variance, inv_std = (self.zeros(shape, x.dtype) for _ in range(3))
+        x_hat, out = self.empty_like(x), self.empty_like(x)
+        gamma, beta = np.reshape(gamma, shape), np.reshape(beta, shape)
+
+        def forward(a, b):
+            xs = x[:, a:b, ...]
+            mean[:, a:b, ...] = np.mean(xs, axis=axes, keepdims=True)
+            centred = xs - mean[:, a:b, ...]
+            variance[:, a:b, ...] = np.mean(centred * centred, axis=axes, keepdims=True)
+            inv_std[:, a:b, ...] = 1.0 / np.sqrt(variance[:, a:b, ...] + epsilon)
+            np.multiply(centred, inv_std[:, a:b, ...], out=x_hat[:, a:b, ...])
+            np.multiply(x_hat[:, a:b, ...], gamma[:, a:b, ...], out=out[:, a:b, ...])
+            np.add(out[:, a:b, ...], beta[:, a:b, ...], out=out[:, a:b, ...])
+        self.split_work(forward, x.shape[1], x.size * 4)
+        return out, x_hat, mean, variance, inv_std
+
+    def batch_norm_grad(self, g, x_hat, gamma, inv_std):
+        axes = tuple(i for i in range(g.ndim) if i != 1)
+        shape = (1, g.shape[1]) + (1,) * (g.ndim - 2)
+        count = g.size // g.shape[1]
+        g_beta, g_gamma = self.zeros(shape, g.dtype), self.zeros(shape, g.dtype)
+        g_x = self.empty_like(g)
+        scale = np.reshape(gamma, shape) * inv_std
+
+        def channels(a, b):
+            gs, hs = g[:, a:b, ...], x_hat[:, a:b, ...]
+            g_beta[:, a:b, ...] = np.sum(gs, axis=axes, keepdims=True)
+            g_gamma[:, a:b, ...] = np.sum(gs * hs, axis=axes, keepdims=True)
+            step = gs - g_beta[:, a:b, ...] / count - hs * (g_gamma[:, a:b, ...] / count)
+            np.multiply(step, scale[:, a:b, ...], out=g_x[:, a:b, ...])
+        self.split_work(channels, g.shape[1], g.size * 4)
+        return g_x, np.reshape(g_gamma, (-1,)), np.reshape(g_beta, (-1,))
+
+    def max_pool_tiles(self, x, k):
+        """base.py's max_pool_tiles into an array laid out as x, one share of channels a thread."""
+        out = self.empty_like(x[:, :, ::k, ::k])
+
+        def pool(start, stop):
+            maps = x[:, start:stop, ...]
+            views = [maps[:, :, i::k, j::k] for i in range(k) for j in range(k)]
+            window_max = views[0]
+            for view in views[1:-1]:
+                window_max = np.maximum(window_max, view)
+            np.maximum(window_max, views[-1], out=out[:, start:stop, ...])   # the last one written into out
+        self.split_work(pool, x.shape[1], x.size)
+        return out
+
+    def max_pool_tiles_grad(self, x, out, g, k):
+        g_x = self.empty_like(x)     # laid out as x: the next backward reads it in order
+
+        def route(start, stop):
+            maps, left = x[:, start:stop, ...], g[:, start:stop, ...]
+            for index in range(k * k - 1):
+                i, j = divmod(index, k)
+                share = left * (maps[:, :, i::k, j::k] == out[:, start:stop, ...]).astype(g.dtype)
+                g_x[:, start:stop, i::k, j::k] = share
+                left = left - share
+            g_x[:, start:stop, k - 1::k, k - 1::k] = left
+        self.split_work(route, x.shape[1], x.size)
+        return g_x
+
     def owns(self, array):
         return isinstance(array, (np.ndarray, np.generic))
 
@@ -106,9 +225,6 @@ class NumpyBackend(Backend):
 
     def index_add(self, target, index, values):
         np.add.at(target, index, values)
-
-    def into(self, out, name, *args):
-        getattr(np, name)(*args, out=out)
 
     def split_work(self, fn, n, size):
         """Call fn(start, stop) on consecutive shares of range(n) that together cover it.
@@ -137,6 +253,25 @@ class NumpyBackend(Backend):
         every(0)                                # this thread's shares
         for future in futures:
             future.result()                     # waits, and re-raises a worker's error
+
+
+def _batch_last(backend, x, pads, value):
+    """x (N, C, H, W) framed by `value` ((top, bottom), (left, right) rows and columns), as a new
+    array laid out (C, H, W, N)."""
+    (top, bottom), (left, right) = pads
+    n, c, h, w = x.shape
+    out = backend.full((c, h + top + bottom, w + left + right, n), value, x.dtype)
+    out[:, top:top + h, left:left + w, :] = np.permute_dims(x, (1, 2, 3, 0))
+    return out
+
+
+def _channels(a, start, stop):
+    """Channels start..stop-1 of a: axis 1 of an image batch, outermost in memory (im2col above)."""
+    return a[:, start:stop, ...] if a.ndim > 1 else a
+
+
+def _channel_count(a):
+    return a.shape[1] if a.ndim > 1 else 1
 
 
 class _Arena:

@@ -1,9 +1,10 @@
 """An NVIDIA GPU: CuPy, whose namespace mirrors NumPy 2's and so follows the Array API.
 
 The ops run on CuPy unchanged; this class adds only what the standard leaves
-out, in CuPy's own words: which arrays are its own, copies to the host, scatter-add, and
-elementwise results written into an existing array. It never uses the CPU's
-thread pool: a GPU computes a whole array in one kernel.
+out, in CuPy's own words: which arrays are its own, copies to the host and
+scatter-add. The heavy steps (im2col, ReLU, batch norm, pooling) are base.py's
+whole-array versions: a GPU computes a whole array in one kernel, and needs
+neither the CPU's thread pool nor its memory layout.
 """
 
 from .base import Backend
@@ -22,9 +23,6 @@ class CupyBackend(Backend):
 
     def index_add(self, target, index, values):
         self.cupyx.scatter_add(target, index, values)
-
-    def into(self, out, name, *args):
-        getattr(self.xp, name)(*args, out=out)
 
 
 def make_gpu_backend():

@@ -18,8 +18,7 @@ def relu(x):
         return Tensor(x.xp.maximum(x.data, x.xp.zeros_like(x.data)), x.backend)
     if x.dtype.kind == "b":
         raise TypeError("relu of a boolean tensor: convert it first, x.astype('float32')")
-    out = x.backend.empty_like(x.data)
-    return _relu(x, out)
+    return _relu(x)
 
 
 def relu_(x):
@@ -39,40 +38,23 @@ def relu_(x):
         raise RuntimeError("relu_: x was already read by an operation whose gradient needs its values; writing "
                            "over them would make that gradient wrong. Use F.relu(x), which returns a new tensor.")
     # NumPy may hold a 0-d value as a scalar, which can't be written into
-    out = x.data if x.ndim else x.backend.empty_like(x.data)
+    out = x.data if x.ndim else None
     # `before` takes x's place in the graph; x becomes the ReLU of it, over the same array
     before = Tensor(x.data, x.backend, x.requires_grad)
     before._parents, before._backward = x._parents, x._backward
     before._versions = getattr(x, "_versions", ())
     after = _relu(before, out)
-    x.data, x._parents, x._backward, x.requires_grad = out, after._parents, after._backward, after.requires_grad
+    x.data, x._parents, x._backward, x.requires_grad = after.data, after._parents, after._backward, after.requires_grad
     x._versions = getattr(after, "_versions", ())
     return x
 
 
-def _relu(x, out):
-    """ReLU of x into `out`, its channels (or rows) shared between threads (Backend.split_work)."""
-    backend, xp = x.backend, x.xp
-    n = out.shape[1] if out.ndim > 1 else 1
-
-    def part(a, start, stop):
-        # axis 1: the channels of an image batch, outermost in memory (see ops/im2col.py)
-        return a[:, start:stop, ...] if a.ndim > 1 else a
-
-    def forward(start, stop):
-        backend.into(part(out, start, stop), "maximum", part(x.data, start, stop), 0.0)   # keeps NaN as NaN
-
-    def backward(g):
-        # the mask of positive inputs is rebuilt from the output, not kept: less memory
-        g_x = backend.empty_like(g)
-
-        def mask(start, stop):
-            positive = xp.astype(part(out, start, stop) > 0, g.dtype)
-            backend.into(part(g_x, start, stop), "multiply", part(g, start, stop), positive)
-        backend.split_work(mask, n, g.size)
-        return g_x
-    backend.split_work(forward, n, out.size)
-    return _unary(x, out, backward)
+def _relu(x, out=None):
+    """max(x, 0) (into `out` when given); its gradient passes g where the output is positive. The mask
+    of positive inputs is read again from the output, not kept: less memory."""
+    backend = x.backend
+    out = backend.relu(x.data, out)
+    return _unary(x, out, lambda g: backend.relu_grad(out, g))
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -10,13 +10,17 @@ output value of every filter comes from one matrix product:
 
 For one channel and one filter, conv2d(x, w) == scipy.signal.convolve2d(x, w, "valid");
 with several input channels the per-channel results are summed.
+
+The windows are the backend's im2col: backend/base.py copies them plainly, one
+strided slice per kernel offset; backend/cpu.py gives the same numbers laid
+out for speed. The gradient sends window values back with col2im, its adjoint.
 """
 
 import numbers
 
 from .. import autograd
 from ..tensor import Tensor
-from .im2col import col2im, im2col, output_size, padding_amounts, pair, unpad2d
+from .im2col import output_size, padding_amounts, pair, unpad2d
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
@@ -38,7 +42,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
 
     def windows():
         """The im2col matrix (C*KH*KW, OH*OW*N): one column per output pixel."""
-        cols = im2col(backend, x.data, (kh, kw), stride, (oh, ow), pads)
+        cols = backend.im2col(x.data, (kh, kw), stride, (oh, ow), pads)     # (C, KH, KW, OH, OW, N)
         return xp.reshape(cols, (c * kh * kw, oh * ow * n))
 
     w_flipped = xp.reshape(xp.flip(weight.data, axis=(2, 3)), (f, c * kh * kw))
@@ -60,7 +64,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         if x.requires_grad:         # not for the input images: skips the costliest step
             g_cols = xp.reshape(backend.matmul(w_flipped.T, g), (c, kh, kw, oh, ow, n))
             padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
-            g_x = unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
+            g_x = unpad2d(backend.col2im(g_cols, padded_shape, stride), pads)
         if bias is not None and bias.requires_grad:
             g_bias = xp.sum(g, axis=1)
         return g_x, g_weight, g_bias

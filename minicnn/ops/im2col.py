@@ -1,22 +1,13 @@
-"""Sliding windows as a matrix (im2col), its adjoint (col2im), padding and output sizes.
+"""The sizes of sliding windows: padding amounts, output sizes, and undoing the padding.
 
 Convolution and pooling both look at every KH x KW window of the input.
 im2col copies those windows side by side, so a convolution becomes one
-matrix product and a pooling one reduction. The copy is a loop over the
-KH * KW kernel offsets (not over pixels): for offset (i, j) the values seen
-by all windows form one strided slice of the input.
-
-Layout: the padded input is laid out as (C, H, W, N), the batch innermost,
-and windows are returned as (C, KH, KW, OH, OW, N). Reshaping them to
-(C*KH*KW, OH*OW*N) gives the matrix the convolution multiplies, and each
-offset's copy moves runs of OW*N neighbouring numbers rather than rows of OW:
-NumPy pays a little for every run, which for a 16-pixel-wide map costs more
-than the copying. The convolution's output then comes out as (F, OH, OW, N)
-in memory too, so the next layer reads its input in this order. Tensors
-still show (N, C, H, W); only the memory order differs.
-
-Both loops run once for each share of the channels (Backend.split_work): on
-a CPU, each core copies the windows of its own channels.
+matrix product and a pooling one reduction; col2im, its adjoint, adds window
+values back where they came from (the gradient). The copies themselves are
+the backend's: backend/base.py writes them plainly (a loop over the KH * KW
+kernel offsets, each one strided slice of the input), backend/cpu.py the same
+numbers laid out for speed and shared between the cores. This module works
+out how big the windows' frame and output are.
 """
 
 import numbers
@@ -66,62 +57,8 @@ def output_size(in_size, kernel, stride, pads, what):
     return sizes
 
 
-def batch_last(backend, x, pads, value):
-    """x (N, C, H, W) framed by `value` ((top, bottom), (left, right) rows and columns), as a new
-    array laid out (C, H, W, N)."""
-    (top, bottom), (left, right) = pads
-    n, c, h, w = x.shape
-    out = backend.full((c, h + top + bottom, w + left + right, n), value, x.dtype)
-    out[:, top:top + h, left:left + w, :] = backend.xp.permute_dims(x, (1, 2, 3, 0))
-    return out
-
-
 def unpad2d(x, pads):
     """The inverse of padding by `pads`: the centre of x."""
     (top, bottom), (left, right) = pads
     h, w = x.shape[2], x.shape[3]
     return x[:, :, top:h - bottom, left:w - right]
-
-
-def offset_slices(i, j, stride, out_size):
-    """Where offset (i, j) of every window lies: rows i, i + SH, ..., columns j, j + SW, ..."""
-    (sh, sw), (oh, ow) = stride, out_size
-    return slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-
-
-def im2col(backend, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):
-    """Every (KH, KW) window of x (N, C, H, W) framed by `pads`, as an array (C, KH, KW, OH, OW, N).
-
-    cols[c, i, j, y, z, n] = padded_x[n, c, y * SH + i, z * SW + j]
-    """
-    n, c = x.shape[0], x.shape[1]
-    (kh, kw), (oh, ow) = kernel, out_size
-    cols = backend.empty((c, kh, kw, oh, ow, n), x.dtype)
-
-    def fill(start, stop):      # channels start..stop-1, padded one share at a time
-        images = batch_last(backend, x[:, start:stop, ...], pads, pad_value)
-        for i in range(kh):
-            for j in range(kw):
-                rows, columns = offset_slices(i, j, stride, out_size)
-                cols[start:stop, i, j, ...] = images[:, rows, columns, :]
-    backend.split_work(fill, c, cols.size)
-    return cols
-
-
-def col2im(backend, cols, x_shape, stride):
-    """The adjoint of im2col: each window value added back where it came from.
-
-    Returns an array of shape `x_shape` (N, C, H, W), laid out (C, H, W, N) in
-    memory; overlapping windows add up.
-    """
-    n, c, h, w = x_shape
-    _, kh, kw, oh, ow, _ = cols.shape
-    x = backend.zeros((c, h, w, n), cols.dtype)
-
-    def fill(start, stop):
-        for i in range(kh):
-            for j in range(kw):
-                rows, columns = offset_slices(i, j, stride, (oh, ow))
-                x[start:stop, rows, columns, :] += cols[start:stop, i, j, ...]
-    backend.split_work(fill, c, cols.size)
-    return backend.xp.permute_dims(x, (3, 0, 1, 2))

@@ -6,7 +6,7 @@ window axis. The gradient goes back through col2im, the adjoint of im2col.
 
 from .. import autograd
 from ..tensor import Tensor, floating
-from .im2col import col2im, im2col, output_size, padding_amounts, pair, unpad2d
+from .im2col import output_size, padding_amounts, pair, unpad2d
 
 
 def _windows(x, pool_size, stride, padding, fill, name):
@@ -25,7 +25,7 @@ def _windows(x, pool_size, stride, padding, fill, name):
                          f"or a window could hold padding only")
     out_hw = output_size((h, w), kernel, stride, pads, name)
     backend = x.backend
-    cols = im2col(backend, x.data, kernel, stride, out_hw, pads, fill)
+    cols = backend.im2col(x.data, kernel, stride, out_hw, pads, fill)
     cols = backend.xp.reshape(cols, (c, kernel[0] * kernel[1]) + tuple(out_hw) + (n,))
     padded_shape = (n, c, h + sum(pads[0]), w + sum(pads[1]))
     return cols, kernel, stride, pads, padded_shape
@@ -42,7 +42,7 @@ def _from_nchw(xp, a):
 def _back_to_input(backend, g_cols, kernel, stride, pads, padded_shape):
     c, _, oh, ow, n = g_cols.shape
     g_cols = backend.xp.reshape(g_cols, (c, kernel[0], kernel[1], oh, ow, n))
-    return unpad2d(col2im(backend, g_cols, padded_shape, stride), pads)
+    return unpad2d(backend.col2im(g_cols, padded_shape, stride), pads)
 
 
 def max_pool2d(x, pool_size=2, stride=None, padding=0):
@@ -75,47 +75,12 @@ def _tiles_exactly(x, pool_size, stride, padding):
 
 
 def _max_pool_tiles(x, k):
-    """Fast path of max_pool2d for tiling windows: k*k strided views, no im2col copy.
-
-    Offset (i, j) of every window is the view x[:, :, i::k, j::k], so the pooled
-    map is the elementwise maximum of the k*k views. Backward sends each
-    gradient to the first view (in row-major order) that holds the maximum.
-    The general path above gives the same values and gradients (tests compare).
-    Both directions work through the channels in shares, one per thread.
-    """
-    backend, xp = x.backend, x.xp
-
-    def views(start, stop):
-        maps = x.data[:, start:stop, ...]
-        return [maps[:, :, i::k, j::k] for i in range(k) for j in range(k)]
-
-    out = backend.empty_like(x.data[:, :, ::k, ::k])      # keeps x's memory layout
-
-    def pool(start, stop):
-        offsets = views(start, stop)
-        window_max = offsets[0]
-        for view in offsets[1:-1]:
-            window_max = xp.maximum(window_max, view)
-        backend.into(out[:, start:stop, ...], "maximum", window_max, offsets[-1])   # the last one written into out
-
-    backend.split_work(pool, x.shape[1], x.size)
-
-    def backward(g):
-        g_x = backend.empty_like(x.data)     # same memory layout as x: the next backward reads it in order
-
-        def route(start, stop):
-            left = g[:, start:stop, ...]      # gradient not yet handed to a window's first maximum
-            for index, view in enumerate(views(start, stop)):
-                i, j = divmod(index, k)
-                if index == k * k - 1:        # a window with gradient left has its first maximum here
-                    g_x[:, start:stop, i::k, j::k] = left
-                    break
-                share = left * xp.astype(view == out[:, start:stop, ...], g.dtype)
-                g_x[:, start:stop, i::k, j::k] = share
-                left = left - share           # a window that found its maximum has nothing left to give
-        backend.split_work(route, x.shape[1], x.size)
-        return (g_x,)
-    return autograd.record(Tensor(out, backend), (x,), backward)
+    """Fast path of max_pool2d for windows that tile the image: no im2col copy, the k*k strided views
+    of the backend's max_pool_tiles. The general path above gives the same values and gradients
+    (tests compare them)."""
+    backend = x.backend
+    out = backend.max_pool_tiles(x.data, k)
+    return autograd.record(Tensor(out, backend), (x,), lambda g: (backend.max_pool_tiles_grad(x.data, out, g, k),))
 
 
 def avg_pool2d(x, pool_size=2, stride=None, padding=0):
@@ -136,5 +101,5 @@ def avg_pool2d(x, pool_size=2, stride=None, padding=0):
 def _real_cells(backend, x, kernel, stride, pads, out_hw):
     """How many non-padding cells each window holds, as (OH, OW, 1)."""
     ones = backend.full((1, 1) + x.shape[2:], 1, x.dtype)
-    cols = im2col(backend, ones, kernel, stride, out_hw, pads)
+    cols = backend.im2col(ones, kernel, stride, out_hw, pads)
     return backend.xp.sum(backend.xp.reshape(cols, (kernel[0] * kernel[1],) + tuple(out_hw) + (1,)), axis=0)

@@ -1,0 +1,156 @@
+"""Every fast path of the CPU backend against the plain version it overrides (backend/base.py).
+
+The plain versions are the textbook's: whole arrays in (N, C, H, W), one loop over kernel offsets.
+The CPU's lay memory out batch-last and share channels between threads; they must give the same
+numbers: copies and maxima bit for bit, sums within float32 rounding. Shapes and values are drawn by
+hypothesis, inputs come both C-ordered and batch-last (as the CPU's own ops hand them on), and the
+work is cut into several shares on several threads however small it is.
+"""
+
+import contextlib
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import minicnn as mc
+from minicnn.backend import Backend
+
+cpu = mc.get_backend("cpu")
+plain = Backend("plain", np)          # base.py's versions, computing with NumPy
+
+
+@contextlib.contextmanager
+def shared_between_threads(threads):
+    """Even tiny arrays are cut into shares run on `threads` threads (the defaults wait for 2**16 elements)."""
+    saved = cpu.threads, cpu.min_parallel_size, cpu.max_share
+    cpu.threads, cpu.min_parallel_size, cpu.max_share = threads, 1, 64
+    try:
+        yield
+    finally:
+        cpu.threads, cpu.min_parallel_size, cpu.max_share = saved
+
+
+def laid_out(x, batch_last):
+    """x as it is, or the same values laid out (C, H, W, N) in memory, as the CPU's convolutions leave them."""
+    if not batch_last or x.ndim != 4:
+        return x
+    return np.ascontiguousarray(np.transpose(x, (1, 2, 3, 0))).transpose(3, 0, 1, 2)
+
+
+def same_layout(a, b):
+    """The same memory order (strides of the axes longer than 1: the others are never stepped along)."""
+    return [s for s, n in zip(a.strides, a.shape) if n > 1] == [s for s, n in zip(b.strides, b.shape) if n > 1]
+
+
+values = st.floats(-4, 4, width=32)
+
+
+@st.composite
+def windows_case(draw):
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 5))
+    kh, kw, sh, sw = (draw(st.integers(1, 3)) for _ in range(4))
+    pads = tuple((draw(st.integers(0, k - 1)), draw(st.integers(0, k - 1))) for k in (kh, kw))
+    h, w = draw(st.integers(max(1, kh - sum(pads[0])), 8)), draw(st.integers(max(1, kw - sum(pads[1])), 8))
+    oh, ow = (h + sum(pads[0]) - kh) // sh + 1, (w + sum(pads[1]) - kw) // sw + 1
+    x = draw(arrays(np.float32, (n, c, h, w), elements=values))
+    return x, (kh, kw), (sh, sw), (oh, ow), pads
+
+
+@given(case=windows_case(), pad_value=st.sampled_from([0.0, -np.inf]), batch_last=st.booleans(),
+       threads=st.integers(1, 3))
+def test_im2col_copies_the_same_windows(case, pad_value, batch_last, threads):
+    x, kernel, stride, out_size, pads = case
+    x = laid_out(x, batch_last)
+    before = x.copy()
+    with shared_between_threads(threads):
+        fast = cpu.im2col(x, kernel, stride, out_size, pads, pad_value)
+    expected = plain.im2col(x, kernel, stride, out_size, pads, pad_value)
+    assert fast.shape == expected.shape
+    np.testing.assert_array_equal(fast, expected)
+    np.testing.assert_array_equal(x, before)            # the input is read, never written
+
+
+@given(case=windows_case(), threads=st.integers(1, 3), data=st.data())
+def test_col2im_adds_the_same_values_back(case, threads, data):
+    x, kernel, stride, out_size, pads = case
+    padded_shape = (x.shape[0], x.shape[1], x.shape[2] + sum(pads[0]), x.shape[3] + sum(pads[1]))
+    cols_shape = (x.shape[1],) + kernel + out_size + (x.shape[0],)
+    cols = data.draw(arrays(np.float32, cols_shape, elements=values))
+    with shared_between_threads(threads):
+        fast = cpu.col2im(cols, padded_shape, stride)
+    expected = plain.col2im(cols, padded_shape, stride)
+    assert fast.shape == expected.shape == padded_shape
+    np.testing.assert_array_equal(fast, expected)        # the same additions in the same order
+
+
+images = st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5), st.integers(1, 5))
+
+
+@given(shape=st.one_of(images, st.tuples(st.integers(1, 9), st.integers(1, 9)), st.tuples(st.integers(1, 9))),
+       batch_last=st.booleans(), threads=st.integers(1, 3), in_place=st.booleans(), data=st.data())
+def test_relu_and_its_gradient(shape, batch_last, threads, in_place, data):
+    special = st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf])
+    x = laid_out(data.draw(arrays(np.float32, shape, elements=values | special)), batch_last)
+    g = laid_out(data.draw(arrays(np.float32, shape, elements=values)), batch_last)
+    expected = plain.relu(x)
+    with shared_between_threads(threads):
+        target = x.copy() if in_place else None
+        fast = cpu.relu(x if target is None else target, target)
+        fast_grad = cpu.relu_grad(fast, g)
+    assert fast is target if in_place else same_layout(fast, x)        # in place, or laid out as x
+    np.testing.assert_array_equal(fast, expected)          # NaN stays NaN, -0 as max(-0, 0) gives
+    np.testing.assert_array_equal(fast_grad, plain.relu_grad(expected, g))
+
+
+@given(shape=st.one_of(images, st.tuples(st.integers(2, 9), st.integers(1, 6))), batch_last=st.booleans(),
+       threads=st.integers(1, 3), epsilon=st.sampled_from([1e-3, 1e-5]), data=st.data())
+def test_batch_norm_and_its_gradient(shape, batch_last, threads, epsilon, data):
+    c = shape[1]
+    x = laid_out(data.draw(arrays(np.float32, shape, elements=values)), batch_last)
+    g = laid_out(data.draw(arrays(np.float32, shape, elements=values)), batch_last)
+    gamma = data.draw(arrays(np.float32, (c,), elements=st.floats(0.25, 2, width=32)))
+    beta = data.draw(arrays(np.float32, (c,), elements=values))
+    with shared_between_threads(threads):
+        fast = cpu.batch_norm(x, gamma, beta, epsilon)
+        fast_grads = cpu.batch_norm_grad(g, fast[1], gamma, fast[4])
+    expected = plain.batch_norm(x, gamma, beta, epsilon)
+    for mine, theirs in zip(fast, expected):       # y, x_hat, mean, variance, 1 / sqrt(variance + eps)
+        assert mine.shape == theirs.shape and mine.dtype == theirs.dtype == np.float32
+        np.testing.assert_allclose(mine, theirs, rtol=2e-5, atol=2e-5 / np.sqrt(epsilon))
+    for mine, theirs in zip(fast_grads, plain.batch_norm_grad(g, expected[1], gamma, expected[4])):
+        assert mine.shape == theirs.shape
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4 / np.sqrt(epsilon))
+
+
+@given(k=st.integers(1, 3), n=st.integers(1, 3), c=st.integers(1, 5), tiles=st.tuples(st.integers(1, 4),
+       st.integers(1, 4)), ties=st.booleans(), batch_last=st.booleans(), threads=st.integers(1, 3), data=st.data())
+def test_max_pool_of_tiling_windows_and_its_gradient(k, n, c, tiles, ties, batch_last, threads, data):
+    shape = (n, c, k * tiles[0], k * tiles[1])
+    elements = st.sampled_from([-1.0, 0.0, 2.0]) if ties else values     # ties: the first maximum wins
+    x = laid_out(data.draw(arrays(np.float32, shape, elements=elements)), batch_last)
+    g = data.draw(arrays(np.float32, (n, c) + tiles, elements=values))
+    with shared_between_threads(threads):
+        fast = cpu.max_pool_tiles(x, k)
+        fast_grad = cpu.max_pool_tiles_grad(x, fast, g, k)
+    expected = plain.max_pool_tiles(x, k)
+    np.testing.assert_array_equal(fast, expected)
+    np.testing.assert_array_equal(fast_grad, plain.max_pool_tiles_grad(x, expected, g, k))
+    assert np.sum(fast_grad != 0) <= np.sum(g != 0)      # each window's gradient went to one cell
+
+
+@given(rows=st.integers(1, 40), inner=st.integers(1, 300), columns=st.integers(1, 300), threads=st.integers(1, 3),
+       data=st.data())
+def test_the_blocked_matrix_product(rows, inner, columns, threads, data):
+    a = data.draw(arrays(np.float32, (rows, inner), elements=values))
+    b = data.draw(arrays(np.float32, (inner, columns), elements=values))
+    saved = cpu.block, cpu.blocked_work
+    cpu.block, cpu.blocked_work = 16, 1            # blocks of 16 columns or terms, even for small products
+    try:
+        with shared_between_threads(threads):
+            fast = cpu.matmul(a, b)
+    finally:
+        cpu.block, cpu.blocked_work = saved
+    expected = plain.matmul(a, b)
+    np.testing.assert_allclose(fast, expected, rtol=1e-4, atol=1e-4 * np.sqrt(inner) * 16)
