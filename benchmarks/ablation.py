@@ -69,6 +69,8 @@ def arguments():
     p.add_argument("--poolfirst", type=int, default=0, help="1: conv, pool, then BatchNorm and ReLU on 4x fewer values")
     p.add_argument("--drop", type=float, default=0.3, help="dropout before the dense layer")
     p.add_argument("--wd", type=float, default=0.0, help="> 0: AdamW with this decoupled weight decay")
+    p.add_argument("--crop", type=int, default=0, help="> 0: train on random CROP x CROP windows of the --size "
+                   "images (no RandomTranslation), score the whole images (a trial, not in the library)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args()
 
@@ -110,12 +112,35 @@ class Cutout(L.Layer):
         return x * mc.tensor(keep.astype(np.float32))
 
 
+class Crop(L.Layer):
+    """Trial: a random size x size window of each training image; inference passes the whole image on
+    (the network ends in global average pooling, so it takes any size)."""
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        n, c, h, w = x.shape
+        s = self.size
+        top = np.floor(mc.random.uniform(n) * (h - s + 1)).astype(int)
+        left = np.floor(mc.random.uniform(n) * (w - s + 1)).astype(int)
+        rows, cols = top[:, None] + np.arange(s), left[:, None] + np.arange(s)
+        windows = x.numpy()[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+                            rows[:, None, :, None], cols[:, None, None, :]]
+        return mc.tensor(windows)
+
+
 def network(a, train, classes):
     inputs = mc.Input(shape=(3, a.size, a.size))
+    shift = [] if a.crop else [L.RandomTranslation(0.1, 0.1)]
     if a.task == "aerial":
-        layers = [L.RandomFlip("horizontal_and_vertical"), L.RandomRotate90(), L.RandomTranslation(0.1, 0.1)]
+        layers = [L.RandomFlip("horizontal_and_vertical"), L.RandomRotate90()] + shift
     else:
-        layers = [L.RandomFlip("horizontal"), L.RandomTranslation(0.1, 0.1)]
+        layers = [L.RandomFlip("horizontal")] + shift
+    layers = ([Crop(a.crop)] if a.crop else []) + layers
     layers += [L.RandomZoom(0.2)] if "zoom" in a.aug else []
     layers += [L.RandomRotation(0.05)] if "rot" in a.aug else []
     layers += [L.RandomContrast(0.2)] if "contrast" in a.aug else []
