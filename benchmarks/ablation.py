@@ -178,6 +178,10 @@ def train_and_score(a, train, test, classes):
     model = network(a, train, classes)
     loss = (mc.losses.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=a.ls) if classes > 1
             else mc.losses.BinaryCrossentropy(from_logits=True, label_smoothing=a.ls))
+    if a.mixup and classes > 1:         # blends of two classes: one-hot rows, blended
+        train = mc.data.ImageDataset(train.images, np.eye(classes, dtype=np.float32)[train.labels],
+                                     train.class_names, train.file_paths)
+        loss = mc.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=a.ls)
     optimizer = mc.optimizers.AdamW if a.wd else mc.optimizers.Adam
     model.compile(optimizer(learning_rate=mc.schedules.OneCycle(max_lr=a.lr), use_ema=a.ema > 0,
                             ema_momentum=a.ema or 0.99, weight_decay=a.wd), loss, metrics=["accuracy"])
