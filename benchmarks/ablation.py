@@ -71,6 +71,8 @@ def arguments():
     p.add_argument("--wd", type=float, default=0.0, help="> 0: AdamW with this decoupled weight decay")
     p.add_argument("--crop", type=int, default=0, help="> 0: train on random CROP x CROP windows of the --size "
                    "images (no RandomTranslation), score the whole images (a trial, not in the library)")
+    p.add_argument("--threads", type=int, default=0, help="> 0: mc.set_num_threads (two runs side by side on "
+                   "two cores, say); the numbers do not depend on it")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args()
 
@@ -205,6 +207,8 @@ def train_and_score(a, train, test, classes):
 
 def main():
     a = arguments()
+    if a.threads:
+        mc.set_num_threads(a.threads)
     if bool(a.cv) == bool(a.final):
         raise SystemExit("give --cv K (choose) or --final 1 (score the chosen recipe once)")
     train, test, classes = data(a)
