@@ -51,6 +51,11 @@ DEFAULT_TREE = Path(tempfile.gettempdir()) / "mutation" / "tree"
 CONFORMANCE = "tests/conformance/"
 OPS, DATA = "tests/test_op_details.py", "tests/test_data_details.py"     # added with this harness
 TARGETS = {
+    "minicnn/backend/base.py": ["tests/test_backend_contract.py", "tests/test_conv.py", "tests/test_pool.py",
+                                "tests/test_activation.py", "tests/test_layers.py", CONFORMANCE + "test_torch_ops.py"],
+    "minicnn/backend/cpu.py": ["tests/test_backend_contract.py", "tests/test_backend.py", "tests/test_conv.py",
+                               "tests/test_pool.py", CONFORMANCE + "test_torch_ops.py"],
+    "minicnn/models/console.py": ["tests/test_fit_loop.py", "tests/test_training.py"],
     "minicnn/ops/activation.py": ["tests/test_activation.py", "tests/test_backend.py", "tests/test_loss.py",
                                   CONFORMANCE + "test_torch_ops.py"],
     "minicnn/ops/concat.py": ["tests/test_model.py", OPS],

@@ -1,4 +1,5 @@
-"""The backend's sharing of work between threads (Backend.split_work)."""
+"""The CPU backend's sharing of work between threads (NumpyBackend.split_work), its memory arena, and
+what importing minicnn leaves as it was."""
 
 import subprocess
 import sys
