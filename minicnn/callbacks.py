@@ -9,7 +9,8 @@ import inspect
 import math
 import numbers
 import string
-import warnings
+
+from .caller import warn_at_caller
 
 
 class Callback:
@@ -169,8 +170,8 @@ def _monitored(logs, monitor, who, params):
     if monitor not in logs and monitor in params.get("metrics", ()):
         return None                     # a val_ metric in an epoch without validation (validation_freq)
     if monitor not in logs:
-        warnings.warn(f"{who}: '{monitor}' is not among the metrics {sorted(logs)}; "
-                      f"pass validation data or monitor another metric", stacklevel=3)
+        warn_at_caller(f"{who}: '{monitor}' is not among the metrics {sorted(logs)}; "
+                      f"pass validation data or monitor another metric")
         return None
     return logs[monitor]
 

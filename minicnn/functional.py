@@ -2,7 +2,7 @@
 
 Where to read each one:
     convolution ........ ops/conv.py     (the lecture's flipped-kernel convolution)
-    windows ............ ops/im2col.py   (im2col / col2im, padding, output sizes)
+    windows ............ backend/base.py (im2col / col2im; ops/im2col.py: padding, output sizes)
     pooling ............ ops/pool.py
     activations ........ ops/activation.py
     dense, flatten ..... ops/linear.py

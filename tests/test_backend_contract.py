@@ -101,6 +101,7 @@ def test_relu_and_its_gradient(shape, batch_last, threads, in_place, data):
         fast_grad = cpu.relu_grad(fast, g)
     assert fast is target if in_place else same_layout(fast, x)        # in place, or laid out as x
     np.testing.assert_array_equal(fast, expected)          # NaN stays NaN, -0 as max(-0, 0) gives
+    assert in_place or not (np.shares_memory(fast, x) or np.shares_memory(expected, x))
     np.testing.assert_array_equal(fast_grad, plain.relu_grad(expected, g))
 
 
@@ -135,6 +136,7 @@ def test_max_pool_of_tiling_windows_and_its_gradient(k, n, c, tiles, ties, batch
         fast = cpu.max_pool_tiles(x, k)
         fast_grad = cpu.max_pool_tiles_grad(x, fast, g, k)
     expected = plain.max_pool_tiles(x, k)
+    assert not np.shares_memory(fast, x) and not np.shares_memory(expected, x)     # k = 1 too: a new array
     np.testing.assert_array_equal(fast, expected)
     np.testing.assert_array_equal(fast_grad, plain.max_pool_tiles_grad(x, expected, g, k))
     assert np.sum(fast_grad != 0) <= np.sum(g != 0)      # each window's gradient went to one cell

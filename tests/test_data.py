@@ -51,6 +51,7 @@ def test_image_folder_reads_every_mode_and_skips_bad_files(image_tree):
         data = mc.data.image_folder(image_tree, image_size=(8, 12), shuffle=False)
     message = str(record[0].message)
     assert "empty.jpg" in message and "noise.png" in message and "truncated.jpg" in message
+    assert record[0].filename == __file__           # the warning points at the user's line, not minicnn's
     assert data.class_names == ["cats", "dogs"]            # sorted, as Keras
     assert len(data) == 6 + 5 and data.images.shape == (11, 3, 8, 12) and data.images.dtype == np.uint8
     assert list(data.labels) == [0] * 6 + [1] * 5

@@ -217,3 +217,14 @@ def test_compile_settings_come_back_only_as_classes_of_the_registries(tmp_path):
         model.save(tmp_path / "mine.npz")
     assert not os.path.exists(tmp_path / "mine.npz")
     model.save_weights(tmp_path / "weights.npz")        # the way out the message names
+
+
+def test_a_layer_class_of_ones_own_is_refused_at_save_even_under_a_builtin_name(tmp_path):
+    """Saved as "Dense", a user's Dense subclass would come back as minicnn's Dense, with other numbers."""
+    class Dense(L.Dense):
+        def forward(self, x):
+            return super().forward(x) * 2
+    model = mc.Sequential([L.Flatten(), Dense(2)], input_shape=(1, 2, 2))
+    with pytest.raises(ValueError, match="is a Dense of your own"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()

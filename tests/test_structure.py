@@ -1,7 +1,8 @@
-"""The floors of minicnn: a module imports only from its own floor or the floors below it.
+"""The floors of minicnn: a module imports only from its own package (room) or from rooms on lower floors.
 
-From the bottom: backend and the small leaves; the tensor and autograd; the ops and what trains
-(data, optimizers); the functional face; layers and losses; io and viz; models; the package's face.
+From the bottom: the warnings helper; backend and the small leaves; the tensor and autograd; the ops
+and what trains (data, optimizers); the functional face; layers and losses; io and viz; models; the
+package's face. Rooms on one floor never import each other.
 A layer that imported a model (or io a model) would tie the top floor into a knot: io takes the
 layer registry instead, and the functional API's symbolic tensors live with the layers that make them.
 """
@@ -13,6 +14,7 @@ import minicnn
 
 PACKAGE = pathlib.Path(minicnn.__file__).parent
 FLOORS = {
+    "caller": 0,
     "backend": 1, "random": 1, "autograd": 1, "callbacks": 1, "schedules": 1, "plots": 1, "metrics": 1,
     "tensor": 2,
     "ops": 3, "data": 3, "optimizers": 3, "gradcheck": 3,

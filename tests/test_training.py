@@ -256,12 +256,20 @@ def test_validation_split_and_validation_data_together_are_refused():
         model.fit(*bars(16), validation_split=0.25, validation_data=bars(8, seed=1), verbose=0)
 
 
+def test_a_callback_watching_a_metric_fit_does_not_log_warns_at_the_fit_line():
+    model = compiled()
+    with pytest.warns(UserWarning, match="'val_loss' is not among the metrics") as record:
+        model.fit(*bars(16), epochs=1, verbose=0, callbacks=[mc.callbacks.EarlyStopping(monitor="val_loss")])
+    assert record[0].filename == __file__
+
+
 def test_validation_split_of_data_sorted_by_class_warns():
     x, y = bars(40)
     order = np.argsort(y, kind="stable")
     model = compiled()
-    with pytest.warns(UserWarning, match=r"validation_split took the last 10 images, all of class 1"):
+    with pytest.warns(UserWarning, match=r"validation_split took the last 10 images, all of class 1") as record:
         model.fit(x[order], y[order], validation_split=0.25, verbose=0)
+    assert record[0].filename == __file__       # the user's fit line: shown once per line of theirs, not of ours
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.fit(x, y, validation_split=0.25, verbose=0)      # shuffled data: both classes, no warning

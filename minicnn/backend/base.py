@@ -117,18 +117,20 @@ class Backend:
 
         A loop over the KH * KW kernel offsets, not over pixels: for offset (i, j) the values that all
         windows see there form one strided slice of the input. The batch comes last so that
-        cols.reshape(C*KH*KW, OH*OW*N) is the matrix a convolution multiplies (ops/conv.py).
+        cols.reshape(C*KH*KW, OH*OW*N) is the matrix a convolution multiplies (ops/conv.py), without
+        another copy.
         """
         (top, bottom), (left, right) = pads
         (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
         n, c, h, w = x.shape
         padded = self.full((n, c, h + top + bottom, w + left + right), pad_value, x.dtype)
         padded[:, :, top:top + h, left:left + w] = x
-        cols = self.empty((n, c, kh, kw, oh, ow), x.dtype)
+        cols = self.empty((c, kh, kw, oh, ow, n), x.dtype)
         for i in range(kh):
             for j in range(kw):     # rows i, i + SH, ..., i + SH * (OH - 1); columns likewise
-                cols[:, :, i, j, :, :] = padded[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-        return self.xp.permute_dims(cols, (1, 2, 3, 4, 5, 0))
+                seen = padded[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]     # (N, C, OH, OW)
+                cols[:, i, j, ...] = self.xp.permute_dims(seen, (1, 2, 3, 0))
+        return cols
 
     def col2im(self, cols, x_shape, stride):
         """The adjoint of im2col: each window value of cols (C, KH, KW, OH, OW, N) added back where it came
@@ -164,12 +166,13 @@ class Backend:
         xp = self.xp
         axes = tuple(i for i in range(x.ndim) if i != 1)
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        gamma, beta = (xp.astype(xp.reshape(p, shape), x.dtype) for p in (gamma, beta))     # computed in x's dtype
         mean = xp.mean(x, axis=axes, keepdims=True)
         centred = x - mean
         variance = xp.mean(centred * centred, axis=axes, keepdims=True)
         inv_std = 1.0 / xp.sqrt(variance + epsilon)
         x_hat = centred * inv_std
-        return x_hat * xp.reshape(gamma, shape) + xp.reshape(beta, shape), x_hat, mean, variance, inv_std
+        return x_hat * gamma + beta, x_hat, mean, variance, inv_std
 
     def batch_norm_grad(self, g, x_hat, gamma, inv_std):
         """Gradients of batch_norm for the gradient g of y; per channel, over its M values:
@@ -192,16 +195,16 @@ class Backend:
         offset (i, j) of every window is the view x[:, :, i::k, j::k], and the pooled map is the
         elementwise maximum of the k * k views."""
         views = [x[:, :, i::k, j::k] for i in range(k) for j in range(k)]
-        out = views[0]
+        out = views[0] * 1.0 if k == 1 else views[0]        # k = 1: a copy, not x itself
         for view in views[1:]:
             out = self.xp.maximum(out, view)
         return out
 
     def max_pool_tiles_grad(self, x, out, g, k):
         """The gradient of max_pool_tiles: each window's g goes to the first of its cells (row by row)
-        that holds the maximum; the others get 0."""
+        that holds the maximum; the others get 0. (g has x's dtype, as every gradient has its tensor's.)"""
         xp = self.xp
-        g_x = self.empty(x.shape, g.dtype)
+        g_x = self.empty(x.shape, x.dtype)
         left = g                                # gradient not yet handed to a window's first maximum
         for index in range(k * k - 1):
             i, j = divmod(index, k)

@@ -1,11 +1,11 @@
 """The CPU: NumPy, with the work shared between the cores by minicnn's own threads.
 
 NumPy runs each elementwise operation on one core, but it lets go of Python's
-lock inside its loops. So an op's per-channel loop (im2col, col2im, pooling,
-ReLU) can run its shares of the channels on several threads at once:
-split_work below. Matrix products are shared the same way, in blocks, with the
-BLAS held at one thread while minicnn's product runs (and given back its own
-count after): OpenBLAS's own threads keep spinning for a while after each
+lock inside its loops. So the heavy steps that base.py writes plainly (im2col,
+col2im, pooling, batch norm, ReLU) run here one share of the channels at a
+time, the shares on several threads at once: split_work below. Matrix products
+are shared the same way, in blocks, with the BLAS held at one thread while
+minicnn's product runs (and given back its own count after): OpenBLAS's own threads keep spinning for a while after each
 product, and would take the cores the next elementwise op needs.
 """
 
@@ -58,7 +58,7 @@ class NumpyBackend(Backend):
         return out
 
     def empty_like(self, array):
-        """An array shaped like `array`, laid out in memory as it is (see ops/im2col.py)."""
+        """An array shaped like `array`, laid out in memory as it is (the batch last: see im2col below)."""
         order = np.argsort(array.strides, kind="stable")[::-1]          # outermost axis first
         out = self._buffer(tuple(array.shape[i] for i in order), array.dtype)
         return np.permute_dims(out, tuple(np.argsort(order)))

@@ -15,13 +15,13 @@ requested colours; files that can't be read are skipped with one warning.
 """
 
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
 
 from .. import random
+from ..caller import warn_at_caller
 from .dataset import ImageDataset
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
@@ -151,6 +151,5 @@ def _decode_all(paths, image_size, mode):
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:   # Pillow decodes outside the GIL
         list(pool.map(decode, range(len(paths))))
     if failed:
-        warnings.warn(f"image_folder skipped {len(failed)} unreadable image(s): " + "; ".join(sorted(failed)),
-                      stacklevel=3)
+        warn_at_caller(f"image_folder skipped {len(failed)} unreadable image(s): " + "; ".join(sorted(failed)))
     return images[keep], keep

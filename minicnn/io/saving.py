@@ -81,8 +81,14 @@ def weight_arrays(model):
     return {name: tensor.numpy() for name, tensor in model.named_weights()}
 
 
-def layer_entry(layer):
-    """A layer as a saved architecture lists it: its class and constructor arguments (Keras' get_config)."""
+def layer_entry(layer, layer_types):
+    """A layer as a saved architecture lists it: its class and constructor arguments (Keras' get_config).
+    Only a class of layer_types (the registry load_model builds from) can be written: another one, even
+    of the same name, would come back as something else or not at all."""
+    if layer_types.get(type(layer).__name__) is not type(layer):
+        raise ValueError(f"save: layer {layer.name!r} is a {type(layer).__name__} of your own (or a model inside "
+                         f"the model), which load_model could not rebuild: keep the architecture in code and "
+                         f"use save_weights(path)")
     entry = {"class": type(layer).__name__, "config": {**layer.get_config(), "name": layer.name}}
     if not layer.trainable:
         entry["trainable"] = False
@@ -131,7 +137,8 @@ def save_model(model, path, architecture):
         for kind, obj, registry in (("optimizer", model.optimizer, OPTIMIZER_TYPES), ("loss", model.loss, LOSS_TYPES)):
             if registry.get(type(obj).__name__) is not type(obj):
                 raise ValueError(f"save: the {kind} {type(obj).__name__} is a class of your own, which load_model "
-                                 f"could not rebuild: compile with one of {sorted(registry)}, or save_weights(path)")
+                                 f"could not rebuild: compile with one of minicnn's ({', '.join(sorted(registry))}), "
+                                 f"or use save_weights(path)")
         spec["compile"] = {"optimizer": _described(model.optimizer), "loss": _described(model.loss),
                            "metrics": list(model.metrics)}
     arrays = weight_arrays(model)

@@ -215,8 +215,8 @@ class Layer:
         try:
             yield self
         finally:
-            for layer, flag in before:
-                layer.training = flag
+            for layer, flag in before:      # outer layers first: each train() is then corrected inside
+                layer.train(flag)
 
     def _self_and_sublayers(self):
         yield self

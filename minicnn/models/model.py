@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..data import as_dataset, batches
 from ..io import saving
+from ..layers import LAYER_TYPES
 from ..layers.base import Layer
 from ..layers.symbolic import Symbolic, graph, replay
 from ..losses import get_loss
@@ -215,7 +216,7 @@ class Model(Layer):
         position = {id(node): i for i, node in enumerate(self.nodes)}
         layers = {id(node.layer): node.layer for node in self.nodes}.values()
         return {"format": saving.FUNCTIONAL_FORMAT, "input_shape": list(self.input_shape), "name": self.name,
-                "layers": [saving.layer_entry(layer) for layer in layers],
+                "layers": [saving.layer_entry(layer, LAYER_TYPES) for layer in layers],
                 "nodes": [{"layer": node.layer.name, "as_list": node.as_list,
                            "inputs": [position.get(id(t), -1) for t in node.inputs]} for node in self.nodes]}
 

@@ -1,7 +1,7 @@
 """mc.Sequential: the Model whose forward applies a list of layers one after the other (Keras' Sequential)."""
 
 from ..io import saving
-from ..layers import Activation, Conv2D, Dense, Sigmoid, Softmax
+from ..layers import LAYER_TYPES, Activation, Conv2D, Dense, Sigmoid, Softmax
 from ..layers.base import Layer
 from ..layers.conv import check_channels_first
 from .inputs import check_model_input
@@ -70,7 +70,7 @@ class Sequential(Model):
 
     def _architecture(self):
         return {"format": saving.FORMAT, "input_shape": None if self.input_shape is None else list(self.input_shape),
-                "name": self.name, "layers": [saving.layer_entry(layer) for layer in self.layers]}
+                "name": self.name, "layers": [saving.layer_entry(layer, LAYER_TYPES) for layer in self.layers]}
 
     def compile(self, optimizer="adam", loss=None, metrics=None):
         super().compile(optimizer, loss, metrics)

@@ -9,11 +9,11 @@ shows on the console (progress, the epoch's line, Ctrl-C) is models/console.py.
 
 import math
 import time
-import warnings
 
 import numpy as np
 
 from ..autograd import no_grad
+from ..caller import warn_at_caller
 from ..callbacks import Callback, History
 from ..data import MixUp, as_dataset, batches
 from ..losses import SparseCategoricalCrossentropy
@@ -185,9 +185,9 @@ def check_batch_size(batch_size, where):
 def _warn_if_one_class(val, train):
     """validation_split takes the last images as they come: from data sorted by class, one class."""
     if val.labels.ndim == 1 and len(np.unique(val.labels)) == 1 < len(np.unique(train.labels)):
-        warnings.warn(f"fit: validation_split took the last {len(val)} images, all of class {val.labels[0]}: "
+        warn_at_caller(f"fit: validation_split took the last {len(val)} images, all of class {val.labels[0]}: "
                       f"the data looks sorted by class, so validation says little. Shuffle it first "
-                      f"(mc.data.image_folder does by default), or pass validation_data.", stacklevel=4)
+                      f"(mc.data.image_folder does by default), or pass validation_data.")
 
 
 def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks, weights):
