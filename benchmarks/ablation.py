@@ -95,16 +95,21 @@ def data(a):
     return train, test, 21
 
 
-class Cutout(L.Layer):
-    """Trial: a size x size square (centre anywhere, clipped at the border) set to 0 in every training image."""
+class _Trial(L.Layer):
+    """An augmentation tried here, not in the library: `augment` in training, the images as they are else."""
 
     def __init__(self, size):
         super().__init__()
         self.size = size
 
     def forward(self, x):
-        if not self.training:
-            return x
+        return self.augment(x) if self.training else x
+
+
+class Cutout(_Trial):
+    """Trial: a size x size square (centre anywhere, clipped at the border) set to 0 in every training image."""
+
+    def augment(self, x):
         n, _, h, w = x.shape
         cy, cx = (np.floor(mc.random.uniform(n) * h).astype(int), np.floor(mc.random.uniform(n) * w).astype(int))
         rows, cols = np.arange(h), np.arange(w)
@@ -114,17 +119,11 @@ class Cutout(L.Layer):
         return x * mc.tensor(keep.astype(np.float32))
 
 
-class Crop(L.Layer):
+class Crop(_Trial):
     """Trial: a random size x size window of each training image; inference passes the whole image on
     (the network ends in global average pooling, so it takes any size)."""
 
-    def __init__(self, size):
-        super().__init__()
-        self.size = size
-
-    def forward(self, x):
-        if not self.training:
-            return x
+    def augment(self, x):
         n, c, h, w = x.shape
         s = self.size
         top = np.floor(mc.random.uniform(n) * (h - s + 1)).astype(int)
