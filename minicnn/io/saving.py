@@ -85,7 +85,7 @@ def layer_entry(layer, layer_types):
     """A layer as a saved architecture lists it: its class and constructor arguments (Keras' get_config).
     Only a class of layer_types (the registry load_model builds from) can be written: another one, even
     of the same name, would come back as something else or not at all."""
-    if layer_types.get(type(layer).__name__) is not type(layer):
+    if not _registered(layer, layer_types):
         raise ValueError(f"save: layer {layer.name!r} is a {type(layer).__name__} of your own (or a model inside "
                          f"the model), which load_model could not rebuild: keep the architecture in code and "
                          f"use save_weights(path)")
@@ -93,6 +93,11 @@ def layer_entry(layer, layer_types):
     if not layer.trainable:
         entry["trainable"] = False
     return entry
+
+
+def _registered(obj, registry):
+    """Whether load_model would rebuild obj's own class from its name (not another class of that name)."""
+    return registry.get(type(obj).__name__) is type(obj)
 
 
 def built_layer(entry, layer_types, path):
@@ -111,7 +116,7 @@ def _described(obj):
     names = [n for n in inspect.signature(type(obj).__init__).parameters if n not in ("self", "params",
                                                                                       "learning_rate")]
     config = {n: getattr(obj, n) for n in names}
-    if callable(config.get("lr")) and SCHEDULE_TYPES.get(type(config["lr"]).__name__) is not type(config["lr"]):
+    if callable(config.get("lr")) and not _registered(config["lr"], SCHEDULE_TYPES):
         raise ValueError(f"save: the optimizer's lr is a function of your own ({config['lr']!r}), which can't be "
                          f"written to a file: use a schedule of mc.schedules, or save_weights(path)")
     if callable(config.get("lr")):
@@ -135,7 +140,7 @@ def save_model(model, path, architecture):
     spec = {"format": architecture.pop("format"), "version": VERSION, **architecture}
     if model.loss is not None:          # compiled: saved too, so evaluate works right after load_model
         for kind, obj, registry in (("optimizer", model.optimizer, OPTIMIZER_TYPES), ("loss", model.loss, LOSS_TYPES)):
-            if registry.get(type(obj).__name__) is not type(obj):
+            if not _registered(obj, registry):
                 raise ValueError(f"save: the {kind} {type(obj).__name__} is a class of your own, which load_model "
                                  f"could not rebuild: compile with one of minicnn's ({', '.join(sorted(registry))}), "
                                  f"or use save_weights(path)")
