@@ -5,8 +5,9 @@ lock inside its loops. So the heavy steps that base.py writes plainly (im2col,
 col2im, pooling, batch norm, ReLU) run here one share of the channels at a
 time, the shares on several threads at once: split_work below. Matrix products
 are shared the same way, in blocks, with the BLAS held at one thread while
-minicnn's product runs (and given back its own count after): OpenBLAS's own threads keep spinning for a while after each
-product, and would take the cores the next elementwise op needs.
+minicnn's product runs (and given back its own count after): OpenBLAS's own
+threads keep spinning for a while after each product, and would take the cores
+the next elementwise op needs.
 """
 
 import os
