@@ -45,6 +45,7 @@ def same_layout(a, b):
 
 
 values = st.floats(-4, 4, width=32)
+dtypes = st.sampled_from([np.float32, np.float64])      # what the ops compute in (float16 is cast)
 
 
 @st.composite
@@ -54,7 +55,7 @@ def windows_case(draw):
     pads = tuple((draw(st.integers(0, k - 1)), draw(st.integers(0, k - 1))) for k in (kh, kw))
     h, w = draw(st.integers(max(1, kh - sum(pads[0])), 8)), draw(st.integers(max(1, kw - sum(pads[1])), 8))
     oh, ow = (h + sum(pads[0]) - kh) // sh + 1, (w + sum(pads[1]) - kw) // sw + 1
-    x = draw(arrays(np.float32, (n, c, h, w), elements=values))
+    x = draw(arrays(draw(dtypes), (n, c, h, w), elements=values))
     return x, (kh, kw), (sh, sw), (oh, ow), pads
 
 
@@ -69,6 +70,7 @@ def test_im2col_copies_the_same_windows(case, pad_value, batch_last, threads):
     expected = plain.im2col(x, kernel, stride, out_size, pads, pad_value)
     assert fast.shape == expected.shape
     np.testing.assert_array_equal(fast, expected)
+    assert fast.dtype == expected.dtype == x.dtype
     np.testing.assert_array_equal(x, before)            # the input is read, never written
 
 
@@ -77,7 +79,7 @@ def test_col2im_adds_the_same_values_back(case, threads, data):
     x, kernel, stride, out_size, pads = case
     padded_shape = (x.shape[0], x.shape[1], x.shape[2] + sum(pads[0]), x.shape[3] + sum(pads[1]))
     cols_shape = (x.shape[1],) + kernel + out_size + (x.shape[0],)
-    cols = data.draw(arrays(np.float32, cols_shape, elements=values))
+    cols = data.draw(arrays(x.dtype, cols_shape, elements=values))
     with shared_between_threads(threads):
         fast = cpu.col2im(cols, padded_shape, stride)
     expected = plain.col2im(cols, padded_shape, stride)
@@ -92,8 +94,9 @@ images = st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5), st.i
        batch_last=st.booleans(), threads=st.integers(1, 3), in_place=st.booleans(), data=st.data())
 def test_relu_and_its_gradient(shape, batch_last, threads, in_place, data):
     special = st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf])
-    x = laid_out(data.draw(arrays(np.float32, shape, elements=values | special)), batch_last)
-    g = laid_out(data.draw(arrays(np.float32, shape, elements=values)), batch_last)
+    dtype = data.draw(dtypes)
+    x = laid_out(data.draw(arrays(dtype, shape, elements=values | special)), batch_last)
+    g = laid_out(data.draw(arrays(dtype, shape, elements=values)), batch_last)
     expected = plain.relu(x)
     with shared_between_threads(threads):
         target = x.copy() if in_place else None
@@ -130,8 +133,9 @@ def test_batch_norm_and_its_gradient(shape, batch_last, threads, epsilon, data):
 def test_max_pool_of_tiling_windows_and_its_gradient(k, n, c, tiles, ties, batch_last, threads, data):
     shape = (n, c, k * tiles[0], k * tiles[1])
     elements = st.sampled_from([-1.0, 0.0, 2.0]) if ties else values     # ties: the first maximum wins
-    x = laid_out(data.draw(arrays(np.float32, shape, elements=elements)), batch_last)
-    g = data.draw(arrays(np.float32, (n, c) + tiles, elements=values))
+    dtype = data.draw(dtypes)
+    x = laid_out(data.draw(arrays(dtype, shape, elements=elements)), batch_last)
+    g = data.draw(arrays(dtype, (n, c) + tiles, elements=values))
     with shared_between_threads(threads):
         fast = cpu.max_pool_tiles(x, k)
         fast_grad = cpu.max_pool_tiles_grad(x, fast, g, k)
@@ -139,6 +143,7 @@ def test_max_pool_of_tiling_windows_and_its_gradient(k, n, c, tiles, ties, batch
     assert not np.shares_memory(fast, x) and not np.shares_memory(expected, x)     # k = 1 too: a new array
     np.testing.assert_array_equal(fast, expected)
     np.testing.assert_array_equal(fast_grad, plain.max_pool_tiles_grad(x, expected, g, k))
+    assert fast.dtype == expected.dtype == fast_grad.dtype == x.dtype
     assert np.sum(fast_grad != 0) <= np.sum(g != 0)      # each window's gradient went to one cell
 
 
