@@ -21,8 +21,9 @@ cats: folds of catsdogs/train, the final test catsdogs/validation. Prints plain,
 The network: augmentation, Normalization, an optional strided stem (--stem FILTERS at stride 2),
 conv-BN-ReLU-pool blocks of --widths (conv-pool-BN-ReLU with --poolfirst 1; residual blocks after
 the first with --residual 1), global average pooling, dropout, one dense layer; Adam with a
-one-cycle schedule; --mixup ALPHA trains on mc.data.MixUp blends, --aug cutout blanks a square of
-each training image (a trial, not in the library). The examples keep the recipes that earned
+one-cycle schedule; --ensemble N averages N networks; --mixup ALPHA trains on mc.data.MixUp blends,
+--aug cutout blanks a square of each training image, --aug colour jitters brightness, white balance
+and saturation per image (trials, not in the library). The examples keep the recipes that earned
 their place. Data from ../shared/data (--data-root). Each run's result is printed as a RESULT
 line of JSON and appended to --log.
 """
@@ -73,6 +74,8 @@ def arguments():
                    "images (no RandomTranslation), score the whole images (a trial, not in the library)")
     p.add_argument("--threads", type=int, default=0, help="> 0: mc.set_num_threads (two runs side by side on "
                    "two cores, say); the numbers do not depend on it")
+    p.add_argument("--ensemble", type=int, default=1, help="N: train N networks (seeds seed .. seed+N-1) and "
+                   "average their probabilities")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args()
 
@@ -119,6 +122,20 @@ class Cutout(_Trial):
         return x * mc.tensor(keep.astype(np.float32))
 
 
+class ColourJitter(_Trial):
+    """Trial: each training image's brightness, white balance (a gain per channel) and saturation scaled at
+    random by 1 +- size (photographs of different days and cameras differ in all three)."""
+
+    def scale(self, shape):
+        return (1 + self.size * (2 * mc.random.uniform(shape) - 1)).astype(np.float32)
+
+    def augment(self, x):
+        n, c = x.shape[:2]
+        images = x.numpy() * self.scale((n, 1, 1, 1)) * self.scale((n, c, 1, 1))
+        grey = images.mean(axis=1, keepdims=True)
+        return mc.tensor(grey + (images - grey) * self.scale((n, 1, 1, 1)))
+
+
 class Crop(_Trial):
     """Trial: a random size x size window of each training image; inference passes the whole image on
     (the network ends in global average pooling, so it takes any size)."""
@@ -145,6 +162,7 @@ def network(a, train, classes):
     layers += [L.RandomZoom(0.2)] if "zoom" in a.aug else []
     layers += [L.RandomRotation(0.05)] if "rot" in a.aug else []
     layers += [L.RandomContrast(0.2)] if "contrast" in a.aug else []
+    layers += [ColourJitter(0.2)] if "colour" in a.aug else []
     layers += [L.Normalization().adapt(train)]
     layers += [Cutout(a.size // 4)] if "cutout" in a.aug else []
     if a.stem:
@@ -173,9 +191,9 @@ def accuracy(p, labels):
     return float(np.mean(((p > 0.5).astype(int) if p.ndim == 1 else p.argmax(axis=1)) == labels))
 
 
-def train_and_score(a, train, test, classes):
-    """Train the recipe of `a` on train, score test: a dict of accuracies."""
-    mc.manual_seed(a.seed)
+def trained_network(a, train, classes, seed):
+    """One network trained on the recipe of `a`, from `seed`."""
+    mc.manual_seed(seed)
     model = network(a, train, classes)
     loss = (mc.losses.SparseCategoricalCrossentropy(from_logits=True, label_smoothing=a.ls) if classes > 1
             else mc.losses.BinaryCrossentropy(from_logits=True, label_smoothing=a.ls))
@@ -186,21 +204,30 @@ def train_and_score(a, train, test, classes):
     optimizer = mc.optimizers.AdamW if a.wd else mc.optimizers.Adam
     model.compile(optimizer(learning_rate=mc.schedules.OneCycle(max_lr=a.lr), use_ema=a.ema > 0,
                             ema_momentum=a.ema or 0.99, weight_decay=a.wd), loss, metrics=["accuracy"])
-    start = time.perf_counter()
     model.fit(mc.data.MixUp(train, a.mixup) if a.mixup else train, epochs=a.epochs, batch_size=a.bs, verbose=2)
+    return model
+
+
+def views(images, classes):
+    """The images as they are, mirrored, and (21 classes: aerial) the other 6 rotations and mirror images."""
+    if classes == 1:
+        return [images, np.ascontiguousarray(images[..., ::-1])]
+    turned = [np.rot90(images, turns, axes=(2, 3)) for turns in range(4)]
+    return [np.ascontiguousarray(v[..., ::-1] if mirror else v) for v in turned for mirror in (False, True)]
+
+
+def train_and_score(a, train_data, test, classes):
+    """Train the recipe of `a` (--ensemble networks) on train_data, score test: a dict of accuracies."""
+    start = time.perf_counter()
+    models = [trained_network(a, train_data, classes, a.seed + i) for i in range(a.ensemble)]
     minutes = (time.perf_counter() - start) / 60
-    plain = probabilities(model.predict(test))
-    flipped = (plain + probabilities(model.predict(np.ascontiguousarray(test.images[..., ::-1])))) / 2
-    result = dict(acc=accuracy(plain, test.labels), acc_flip=accuracy(flipped, test.labels),
-                  minutes=round(minutes, 2), params=model.count_params(), train_images=len(train),
+    # per view, the probabilities averaged over the networks
+    p = [np.mean([probabilities(m.predict(v)) for m in models], axis=0) for v in views(test.images, classes)]
+    result = dict(acc=accuracy(p[0], test.labels), acc_flip=accuracy((p[0] + p[1]) / 2, test.labels),
+                  minutes=round(minutes, 2), params=models[0].count_params(), train_images=len(train_data),
                   test_images=len(test))
-    if classes > 1:                     # the 4 rotations x 2 mirror images
-        total = 0
-        for turns in range(4):
-            for mirror in (False, True):
-                view = np.rot90(test.images, turns, axes=(2, 3))
-                total = total + probabilities(model.predict(np.ascontiguousarray(view[..., ::-1] if mirror else view)))
-        result["acc_d4"] = accuracy(total, test.labels)
+    if classes > 1:
+        result["acc_d4"] = accuracy(np.mean(p, axis=0), test.labels)
     return result
 
 
