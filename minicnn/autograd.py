@@ -27,6 +27,22 @@ def no_grad():
         _mode.enabled = previous
 
 
+class set_grad_enabled:
+    """PyTorch's set_grad_enabled(mode): switches recording on or off at once, in this thread; used as
+    `with mc.set_grad_enabled(is_training):` it switches back when the block ends."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {mode!r}")
+        self.previous, _mode.enabled = is_grad_enabled(), mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        _mode.enabled = self.previous
+
+
 def record(out, parents, backward):
     """Attach `out` to the graph when grad is on and some parent needs a gradient.
 

@@ -20,6 +20,21 @@ def manual_seed(seed):
     _generator = np.random.Generator(np.random.PCG64(int(seed) % 2 ** 64))     # any int, negative too (PyTorch)
 
 
+class Generator:
+    """A seeded source of random numbers of one's own, as PyTorch's torch.Generator: give it to
+    minicnn.utils.data.random_split or DataLoader (generator=) to keep their draws apart."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+        self.manual_seed(DEFAULT_SEED)
+
+    def manual_seed(self, seed):
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+            raise TypeError(f"manual_seed: seed must be an int, got {seed!r}")
+        self.numpy_generator = np.random.Generator(np.random.PCG64(int(seed) % 2 ** 64))
+        return self
+
+
 def generator():
     """The generator itself, for code that needs more than uniform/normal draws."""
     return _generator

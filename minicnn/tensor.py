@@ -6,6 +6,7 @@ array module, then `record` a closure that maps the output's gradient back to
 the inputs. The CNN ops built on top live in `minicnn/ops/`.
 """
 
+import collections
 import numbers
 
 import numpy as np
@@ -42,7 +43,14 @@ class Tensor:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        """How many values (NumPy's t.size); called, PyTorch's: t.size() the shape, t.size(d) one length."""
+        return _Size(self.shape)
+
+    def numel(self):
+        return self.size
+
+    def dim(self):
+        return self.ndim
 
     @property
     def dtype(self):
@@ -120,8 +128,15 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor(self.data, self.backend)
 
-    def to(self, device):
-        """This tensor on `device` ("cpu" or "gpu"); gradients flow back across the copy."""
+    def to(self, device=None, dtype=None):
+        """This tensor on `device` ("cpu" or "gpu"; "cuda" too), or in `dtype` (PyTorch's x.to(torch.float64));
+        gradients flow back across the copy."""
+        if isinstance(device, (np.dtype, type)):
+            device, dtype = None, device
+        out = self if dtype is None else self.astype(dtype)
+        return out if device is None else out._to_device(device)
+
+    def _to_device(self, device):
         target = get_backend(device)
         if target is self.backend:
             return self
@@ -172,6 +187,36 @@ class Tensor:
         if dtype.kind != "f":
             return out
         return autograd.record(out, (self,), lambda g: (xp.astype(g, old),))
+
+    def type(self, dtype=None):
+        """t.type(minicnn.float32): astype; t.type(): the dtype's name."""
+        return str(self.dtype) if dtype is None else self.astype(dtype)
+
+    def float(self):
+        return self.astype(np.float32)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    def long(self):
+        return self.astype(np.int64)
+
+    def int(self):
+        return self.astype(np.int32)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("gpu")
+
+    def __format__(self, spec):
+        """f"{loss:.4f}": a one-element tensor formats as its number, as in PyTorch."""
+        if not spec:
+            return str(self)
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)        # a TypeError, as PyTorch's for more than a number
 
     # --- arithmetic ---
     def __add__(self, other):
@@ -358,7 +403,9 @@ class Tensor:
                                lambda g: (g * xp.astype(inside, g.dtype),))
 
     # --- reductions ---
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Sum over `axis` (NumPy's and Keras' name) or `dim` (PyTorch's); all axes by default."""
+        axis, keepdims = _dim_alias(axis, keepdims, dim, keepdim)
         xp, shape = self.xp, self.shape
         axes = _axes(axis, self.ndim)
         # integers and booleans add up in int64, as in PyTorch (NumPy would give uint64 for uint8)
@@ -368,7 +415,8 @@ class Tensor:
         return autograd.record(_new(out, self), (self,),
                                lambda g: (xp.broadcast_to(xp.reshape(g, kept), shape),))
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _dim_alias(axis, keepdims, dim, keepdim)
         if self.dtype.kind != "f":
             raise TypeError(f"mean of a {self.dtype} tensor: the mean of integers is no integer; convert first, "
                             f"x.astype('float32').mean() (PyTorch refuses this too)")
@@ -377,8 +425,23 @@ class Tensor:
             count *= self.shape[i]
         return self.sum(axis, keepdims) * (1.0 / count if count else float("nan"))    # no values: NaN
 
-    def max(self, axis=None, keepdims=False):
-        """Largest values; tied maxima share the gradient equally."""
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """x.max(): the largest value. x.max(dim): PyTorch's (values, indices) along dim, the gradient
+        going to the first maximum, the one `indices` names. x.max(axis=...): NumPy's, the largest
+        values only (axes may be a tuple), tied maxima sharing the gradient equally."""
+        if dim is not None:
+            if axis is not None or keepdims is not None:
+                raise TypeError("max: give dim= (PyTorch: values and indices) or axis= (NumPy: values), not both")
+            return _max_along(self, dim, keepdim)
+        return self._largest(axis, keepdim if keepdims is None else keepdims)
+
+    def argmax(self, dim=None, keepdim=False):
+        """Index of the first largest value along dim (of the flattened tensor without one), int64."""
+        if dim is None:
+            return Tensor(self.xp.astype(self.xp.argmax(self.xp.reshape(self.data, (-1,))), np.int64), self.backend)
+        return _max_along(self, dim, keepdim).indices
+
+    def _largest(self, axis, keepdims):
         xp, shape, x = self.xp, self.shape, self.data
         axes = _axes(axis, self.ndim)
         if any(shape[i] == 0 for i in axes):
@@ -401,6 +464,32 @@ class Tensor:
                              f"at most one -1)")
         return autograd.record(_new(xp.reshape(self.data, shape), self), (self,),
                                lambda g: (xp.reshape(g, old),))
+
+    def view(self, *shape):
+        """PyTorch's name for reshape (the values are shared where the layout allows, copied otherwise)."""
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes start_dim..end_dim as one (PyTorch's flatten: x.flatten(1) keeps the batch axis)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        first, last = (_axes(d, self.ndim)[0] for d in (start_dim, end_dim))
+        if first > last:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(self.shape[:first] + (-1,) + self.shape[last + 1:])
+
+    def unsqueeze(self, dim):
+        """A new axis of length 1 at dim (negative: counted from the end of the result)."""
+        if not isinstance(dim, numbers.Integral) or not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim!r} is out of range for a {self.ndim}-d tensor "
+                             f"(valid: {-self.ndim - 1} to {self.ndim})")
+        dim = int(dim) % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        """Without the axes of length 1 (or only dim, if it has length 1)."""
+        axes = range(self.ndim) if dim is None else _axes(dim, self.ndim)
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def transpose(self, *axes):
         """transpose(a, b) swaps two axes, as PyTorch's (also for a matrix: transpose(0, 1) is its
@@ -560,6 +649,54 @@ def _axes(axis, ndim):
     return axes
 
 
+class _Size(int):
+    """NumPy's size (the number of values) that PyTorch users may also call: size() -> the shape,
+    size(d) -> its length along d."""
+
+    def __new__(cls, shape):
+        number = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        number.shape = tuple(shape)
+        return number
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.shape[_axes(dim, len(self.shape))[0]]
+
+
+def _dim_alias(axis, keepdims, dim, keepdim):
+    """PyTorch's dim= and keepdim= as NumPy's axis= and keepdims=."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("give axis= or dim=, not both")
+        axis = dim
+    return axis, keepdims if keepdim is None else keepdim
+
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+
+
+def _max_along(x, dim, keepdim):
+    """PyTorch's max(dim): (values, indices) of the first maximum along one axis."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"max(dim) takes one axis, got {dim!r}; use x.max(axis={tuple(dim)!r}) for several")
+    axis = _axes(dim, max(x.ndim, 1))[0] if x.ndim else 0
+    if x.ndim and x.shape[axis] == 0:
+        raise IndexError(f"max(): cannot reduce over a zero-size dimension (shape {x.shape}, dim {dim})")
+    xp, data = x.xp, x.data if x.ndim else x.xp.reshape(x.data, (1,))
+    kept = xp.expand_dims(xp.argmax(data, axis=axis), axis=axis)       # the winner, keepdim=True
+    values, winner, shape = xp.take_along_axis(data, kept, axis=axis), kept, data.shape
+
+    def backward(g):
+        positions = xp.reshape(xp.arange(shape[axis]), tuple(-1 if i == axis else 1 for i in range(len(shape))))
+        picked = xp.astype(positions == kept, g.dtype)
+        return (xp.reshape(picked * xp.reshape(g, kept.shape), x.shape),)
+    if not keepdim or not x.ndim:
+        values, winner = (xp.squeeze(a, axis=axis) for a in (values, winner))
+    out = autograd.record(_new(values, x), (x,), backward)
+    return MaxResult(out, Tensor(xp.astype(winner, np.int64), x.backend))
+
+
 def _fits(shape, size):
     """Whether `shape` (ints >= 0, at most one -1) can hold `size` values."""
     if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= -1 for n in shape):
@@ -686,3 +823,4 @@ def randn(*shape, requires_grad=False, dtype=None, device=None):
             raise TypeError(f"randn draws floating-point numbers; dtype {dtype} can't hold them")
         return backend.from_host(random.normal(shape).astype(dtype, copy=False))
     return _filled(draw, shape, requires_grad, dtype, device)
+

@@ -12,12 +12,36 @@ from .base import Backend
 from .cpu import NumpyBackend
 from .gpu import CupyBackend, make_gpu_backend
 
-__all__ = ["Backend", "CupyBackend", "NumpyBackend", "backend_of", "get_backend", "get_num_threads",
+__all__ = ["Backend", "device", "CupyBackend", "NumpyBackend", "backend_of", "get_backend", "get_num_threads",
            "gpu_available", "register_backend", "set_num_threads"]
 
 _backends = {"cpu": NumpyBackend()}
 _factories = {"gpu": make_gpu_backend}
-_ALIASES = {"cuda": "gpu"}
+_ALIASES = {"cuda": "gpu", "cuda:0": "gpu", "gpu:0": "gpu", "cpu:0": "cpu"}
+
+
+class device(str):
+    """PyTorch's torch.device("cuda:0" if minicnn.cuda.is_available() else "cpu"): a device's name
+    (one GPU: "cuda" and "cuda:0" are the gpu device), with .type and .index as PyTorch's."""
+
+    def __new__(cls, name):
+        if isinstance(name, Backend):
+            name = name.name
+        if not isinstance(name, str) or _ALIASES.get(name, name) not in set(_backends) | set(_factories):
+            raise RuntimeError(f"Expected one of cpu, cuda, cuda:0, gpu device type at start of device string: "
+                               f"{name!r}")
+        return super().__new__(cls, name)
+
+    @property
+    def type(self):
+        return self.split(":")[0]
+
+    @property
+    def index(self):
+        return int(self.split(":")[1]) if ":" in self else None
+
+    def __repr__(self):
+        return f"device(type={self.type!r}" + ("" if self.index is None else f", index={self.index}") + ")"
 
 
 def register_backend(name, factory):
@@ -30,7 +54,7 @@ def get_backend(device):
     """The Backend for a device name ("cpu", "gpu") or a Backend itself."""
     if isinstance(device, Backend):
         return device
-    name = _ALIASES.get(device, device)
+    name = _ALIASES.get(device, device) if isinstance(device, str) else device
     if name not in _backends:
         if name not in _factories:
             known = sorted(set(_backends) | set(_factories))

@@ -240,7 +240,7 @@ def _check_entry(archive, entry, path):
     if dtype.hasobject:
         raise ValueError(f"{path}: entry {entry.filename!r} holds pickled Python objects, which minicnn never loads")
     # weights are real numbers; the architecture is one string
-    wanted = "U" if entry.filename == "__architecture__.npy" else "fiub"
+    wanted = "U" if entry.filename in ("__architecture__.npy", "__structure__.npy") else "fiub"
     if dtype.kind not in wanted or dtype.fields is not None or (wanted == "U" and shape != ()):
         raise ValueError(f"{path}: not a minicnn model file (entry {entry.filename!r} holds {dtype} {shape})")
     data = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize

@@ -189,6 +189,14 @@ class Layer:
         unique = {id(tensor): tensor for _, tensor in self.named_parameters()}
         return list(unique.values())
 
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (PyTorch's module.zero_grad(); backward() adds to .grad)."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor(p.xp.zeros_like(p.grad.data), p.backend)
+
     def count_params(self):
         """The number of numbers in the layer's weights, as Keras' count_params(): trained ones (kernels,
         biases) and the others (BatchNormalization's moving statistics), each counted once."""
