@@ -20,6 +20,7 @@ import zipfile
 
 import numpy as np
 
+from ..layers.base import set_weights_by_name
 from ..losses import LOSS_TYPES
 from ..optimizers import OPTIMIZER_TYPES
 from ..schedules import SCHEDULE_TYPES
@@ -78,7 +79,7 @@ def _alive(pid):
 
 def weight_arrays(model):
     """Host copies of every parameter and buffer, keyed "<layer index>.<name>" (the model's state_dict)."""
-    return {name: tensor.numpy() for name, tensor in model.named_weights()}
+    return model.state_dict()
 
 
 def layer_entry(layer, layer_types):
@@ -304,15 +305,4 @@ def load_weights(model, path):
 def set_weight_arrays(model, arrays, source):
     if not model.built:
         raise ValueError("load_weights: build the model first (pass input_shape or call it on a batch)")
-    named = dict(model.named_weights())
-    missing, extra = sorted(set(named) - set(arrays)), sorted(set(arrays) - set(named))
-    if missing or extra:
-        raise ValueError(f"{source}: the weights do not match the model's: "
-                         + "; ".join(part for part in (f"missing {missing}" if missing else "",
-                                                       f"not in the model {extra}" if extra else "") if part))
-    for name, tensor in named.items():          # every shape checked before any weight changes
-        if np.shape(arrays[name]) != tensor.shape:
-            raise ValueError(f"{source}: weight {name} has shape {np.shape(arrays[name])}, "
-                             f"the model wants {tensor.shape}")
-    for name, tensor in named.items():
-        tensor.data = tensor.backend.from_host(np.asarray(arrays[name]).astype(tensor.dtype))
+    set_weights_by_name(model, arrays, source)

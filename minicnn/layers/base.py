@@ -44,6 +44,28 @@ def _unique_name(cls):
     return base if count == 0 else f"{base}_{count}"
 
 
+LoadResult = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def set_weights_by_name(layer, arrays, source, strict=True):
+    """Each weight of `layer` from arrays[its dotted name]: every name and shape checked before any changes."""
+    named = dict(layer.named_weights())
+    missing, extra = sorted(set(named) - set(arrays)), sorted(set(arrays) - set(named))
+    if strict and (missing or extra):
+        raise ValueError(f"{source}: the weights do not match the model's: "
+                         + "; ".join(part for part in (f"missing {missing}" if missing else "",
+                                                       f"not in the model {extra}" if extra else "") if part))
+    host = {name: value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+            for name, value in arrays.items() if name in named}
+    for name, value in host.items():
+        if value.shape != named[name].shape:
+            raise ValueError(f"{source}: weight {name} has shape {value.shape}, the model wants {named[name].shape}")
+    for name, value in host.items():
+        tensor = named[name]
+        tensor.data = tensor.backend.from_host(value.astype(tensor.dtype))
+    return LoadResult(missing, extra)
+
+
 def _layers_in(name, value):
     """(dotted name, layer) of the layers in an attribute's value: a layer, or lists, tuples and dicts of them."""
     if isinstance(value, Layer):
@@ -95,6 +117,17 @@ class Layer:
         for (_, tensor), value in zip(named, weights):
             # a copy: training must never write into the caller's array
             tensor.data = tensor.backend.from_host(np.array(value, dtype=tensor.dtype, copy=True))
+
+    def state_dict(self):
+        """{name: host NumPy copy} of every parameter and buffer ("conv.kernel", "0.bias"; PyTorch's
+        state_dict, whose tensors are the module's own: these are copies)."""
+        return {name: tensor.numpy() for name, tensor in self.named_weights()}
+
+    def load_state_dict(self, state, strict=True):
+        """Set the weights from {name: array or tensor}. strict (PyTorch's default): a missing or extra name
+        is an error; strict=False loads the names both have. Another shape is always an error. Returns
+        (missing_keys, unexpected_keys), as PyTorch."""
+        return set_weights_by_name(self, state, "load_state_dict", strict)
 
     # --- freezing (Keras' trainable) ---
     @property

@@ -133,14 +133,6 @@ class Model(Layer):
             _print_table([("Layer (type)", "Param #")] + rows, print_fn)
         _print_totals(self, print_fn)
 
-    def state_dict(self):
-        """{name: host NumPy copy} of every parameter and buffer ("conv.kernel", "0.bias")."""
-        return saving.weight_arrays(self)
-
-    def load_state_dict(self, state):
-        """Set every weight from {name: array}; a missing or extra name, or another shape, is an error."""
-        saving.set_weight_arrays(self, state, "load_state_dict")
-
     # --- training (models/training.py holds the loop) ---
     def compile(self, optimizer="adam", loss=None, metrics=None):
         """Choose the optimizer (bound to the model's parameters when it has none), the loss and metrics."""
