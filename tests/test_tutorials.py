@@ -14,8 +14,8 @@ import pytest
 TUTORIALS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tutorials")
 
 
-def run_tutorial(name, folder):
-    environment = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join(
+def run_tutorial(name, folder, **settings):
+    environment = dict(os.environ, MPLBACKEND="Agg", **settings, PYTHONPATH=os.pathsep.join(
         [TUTORIALS] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     done = subprocess.run([sys.executable, os.path.join(TUTORIALS, name)], cwd=folder, env=environment,
                           capture_output=True, text=True, timeout=900)
@@ -30,6 +30,20 @@ def test_pytorch_training_a_classifier(tmp_path):
     assert (tmp_path / "cifar_net.pth").is_file()
     per_class = [float(a) for a in re.findall(r"Accuracy for class: .* is ([\d.]+) %", out)]
     assert len(per_class) == 10 and "Finished Training" in out and out.strip().endswith("cpu")
+
+
+def test_keras_simple_mnist_convnet(tmp_path):
+    sys.path.insert(0, TUTORIALS)
+    try:
+        import local_mnist
+    finally:
+        sys.path.remove(TUTORIALS)
+    (tmp_path / "cache").mkdir()
+    local_mnist.write(tmp_path / "cache" / "mnist.npz")     # in place of the download
+    out = run_tutorial("keras_mnist_convnet.py", tmp_path, MINICNN_DATA=str(tmp_path / "cache"))
+    assert "x_train shape: (1500, 1, 28, 28)" in out and "Total params: 34,826" in out
+    accuracy = float(re.search(r"Test accuracy: ([\d.]+)", out).group(1))
+    assert accuracy >= 0.6, out              # 10 classes: chance is 0.1
 
 
 if __name__ == "__main__":

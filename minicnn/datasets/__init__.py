@@ -2,7 +2,7 @@
 
 digits() ships inside minicnn (no network). cats_and_dogs() and uc_merced()
 read a local copy given as root=, or fetch the public archive once into the
-cache ($MINICNN_DATA or ~/.cache/minicnn).
+cache ($MINICNN_DATA or ~/.cache/minicnn); mnist.load_data() is Keras'.
 """
 
 import gzip
@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from ..data import image_folder
+from . import mnist
 from .download import Archive, fetch
 
 ARCHIVES = {

@@ -20,18 +20,30 @@ from ..tensor import check_shape, zeros
 class Symbolic:
     """A stand-in for the tensors a functional model will see: shape (None, ...) and where it comes from."""
 
-    def __init__(self, shape, layer=None, inputs=(), as_list=False):
+    dtype = "float32"
+
+    def __init__(self, shape, layer=None, inputs=(), as_list=False, name=None):
         self.shape = (None,) + tuple(shape)
         self.layer, self.inputs, self.as_list = layer, tuple(inputs), as_list
+        self.name = name or (layer.name if layer is not None else "input_layer")
 
     def __repr__(self):
         source = "Input" if self.layer is None else self.layer.name
         return f"Symbolic(shape={self.shape}, from={source})"
 
 
-def Input(shape):
-    """The input of a functional model: images (C, H, W), or features (n,), without the batch axis."""
-    return Symbolic(check_shape(shape, "Input(shape)"))
+def Input(shape=None, batch_size=None, dtype=None, name=None):
+    """The input of a model: images (C, H, W), or features (n,), without the batch axis. Keras' arguments;
+    the first entry of a Sequential, or where a functional model's layers start."""
+    shape = check_shape(shape, "Input(shape)")
+    if len(shape) == 3 and shape[2] in (1, 3, 4) and shape[0] > shape[2]:
+        raise ValueError(f"Input(shape={shape}) looks channels-last (H, W, C); minicnn's images are "
+                         f"channels-first (C, H, W): Input(shape={(shape[2], shape[0], shape[1])})")
+    if dtype not in (None, "float32"):
+        raise NotImplementedError(f"Input: dtype={dtype!r} is not supported: minicnn's models take float32")
+    if name is not None and not (isinstance(name, str) and name):
+        raise ValueError(f"Input: name must be a non-empty string, got {name!r}")
+    return Symbolic(shape, name=name)
 
 
 def is_symbolic(x):

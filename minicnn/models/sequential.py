@@ -4,6 +4,7 @@ from ..io import saving
 from ..layers import LAYER_TYPES, Activation, Conv2D, Dense, Sigmoid, Softmax
 from ..layers.base import Layer
 from ..layers.conv import check_channels_first
+from ..layers.symbolic import Symbolic
 from .inputs import check_model_input
 from .model import Model, _print_table, _print_totals
 
@@ -12,22 +13,33 @@ class Sequential(Model):
     def __init__(self, layers=None, input_shape=None, name=None):
         super().__init__(name=name)
         self.layers = []
+        self._adding_the_list = True
         if isinstance(layers, Layer) or (layers is not None and not isinstance(layers, (list, tuple))):
             raise TypeError(f"Sequential takes a list of layers, got {type(layers).__name__}: "
                             f"Sequential([layer, ...])")
         for layer in layers or []:
             self.add(layer)
         self.output_shapes = None
+        self._adding_the_list = False
         if input_shape is not None:
             self.build(input_shape)
+        elif self.input_shape is not None and self.layers:     # Sequential([mc.Input(shape), ...])
+            self.build(self.input_shape)
 
     # --- structure ---
     def add(self, layer):
+        if isinstance(layer, Symbolic) and layer.layer is None:        # keras.Input(shape=...) first
+            if self.layers:
+                raise ValueError("Sequential: an Input must be the first entry, before any layer")
+            self.input_shape = layer.shape[1:]
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential: a layer must be a mc.layers.Layer, got {type(layer).__name__}")
         if any(other.name == layer.name and other is not layer for other in self.layers):
             raise ValueError(f"Sequential: two layers named {layer.name!r}; names in a model must be unique")
         self.layers.append(layer)
+        if self.input_shape is not None and not self._adding_the_list:
+            self.build(self.input_shape)        # as Keras: a model that knows its input builds layer by layer
 
     def children(self):
         """The layers, named by their place: "0", "1", ... (so weights are "0.kernel", as in PyTorch)."""
