@@ -63,7 +63,7 @@ REFUSED = [
     ("load_image of a folder", lambda: mc.data.load_image(".", (8, 8), "RGB"), ValueError, r"not a regular file"),
     ("an unknown metric", lambda: _compiled().compile("adam", mc.losses.SparseCategoricalCrossentropy(True),
                                                       metrics=["precision"]),
-     ValueError, r"metrics: only 'accuracy' is available, got \['precision'\]"),
+     ValueError, r"metrics: each must be 'accuracy' \('acc'\), one of .*got 'precision'"),
 ]
 
 

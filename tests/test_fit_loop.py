@@ -357,12 +357,12 @@ def test_the_progress_bar_shows_images_per_second_since_the_epoch_began(monkeypa
     monkeypatch.setattr(tqdm_auto.tqdm, "set_postfix", lambda self, postfix, refresh=True: shown.append(postfix))
     progress = console.Progress(0, 1, total_images=12, batch_size=4, verbose=1)
     now[0] = 101.0
-    progress.update(4, 0.5, None)
+    progress.update(4, {"loss": 0.5})
     now[0] = 102.0
-    progress.update(4, 0.25, 0.75)
+    progress.update(4, {"loss": 0.25, "acc": 0.75})
     progress.close()
     assert [p["img/s"] for p in shown] == ["4", "4"]
-    assert "accuracy" not in shown[0] and shown[1]["accuracy"] == "0.7500"
+    assert "acc" not in shown[0] and shown[1]["acc"] == "0.7500" and shown[1]["loss"] == "0.2500"
 
 
 def test_a_half_imported_ipython_is_not_a_notebook(monkeypatch):

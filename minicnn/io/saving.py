@@ -22,6 +22,7 @@ import numpy as np
 
 from ..layers.base import set_weights_by_name
 from ..losses import LOSS_TYPES
+from ..metrics import METRIC_TYPES, LossAccuracy
 from ..optimizers import OPTIMIZER_TYPES
 from ..schedules import SCHEDULE_TYPES
 
@@ -145,8 +146,14 @@ def save_model(model, path, architecture):
                 raise ValueError(f"save: the {kind} {type(obj).__name__} is a class of your own, which load_model "
                                  f"could not rebuild: compile with one of minicnn's ({', '.join(sorted(registry))}), "
                                  f"or use save_weights(path)")
+        for metric in model.compiled_metrics:
+            if not isinstance(metric, LossAccuracy) and not _registered(metric, METRIC_TYPES):
+                raise ValueError(f"save: the metric {type(metric).__name__} is a class of your own, which load_model "
+                                 f"could not rebuild: use one of minicnn's ({', '.join(sorted(METRIC_TYPES))}), "
+                                 f"or use save_weights(path)")
         spec["compile"] = {"optimizer": _described(model.optimizer), "loss": _described(model.loss),
-                           "metrics": list(model.metrics)}
+                           "metrics": [m.name if isinstance(m, LossAccuracy) else _described(m)
+                                       for m in model.compiled_metrics]}
     arrays = weight_arrays(model)
     arrays["__architecture__"] = np.array(json.dumps(spec, default=_plain))
     if model.optimizer is not None:
@@ -292,7 +299,7 @@ def compile_as_saved(model, settings, state, path):
     """Compile `model` with the saved optimizer, loss and metrics, and give the optimizer its saved state."""
     with damaged_if_wrong(path, "its compile settings or optimizer state"):
         model.compile(_rebuilt(settings["optimizer"], OPTIMIZER_TYPES), _rebuilt(settings["loss"], LOSS_TYPES),
-                      metrics=settings["metrics"])
+                      metrics=[m if isinstance(m, str) else _rebuilt(m, METRIC_TYPES) for m in settings["metrics"]])
         _restore_optimizer(model, state)
 
 

@@ -60,13 +60,13 @@ class Progress:
             self.bar = tqdm(total=math.ceil(total_images / batch_size), unit="batch", leave=False,
                             desc=f"Epoch {epoch + 1}/{epochs}", dynamic_ncols=True, file=sys.stdout)
 
-    def update(self, n, loss, accuracy):
+    def update(self, n, running):
+        """After a batch of n images: `running` holds the epoch's loss and metrics so far."""
         if self.bar is None:
             return
         self.images += n
-        postfix = {"img/s": f"{self.images / (time.perf_counter() - self.start):.0f}", "loss": f"{loss:.4f}"}
-        if accuracy is not None:
-            postfix["accuracy"] = f"{accuracy:.4f}"
+        postfix = {"img/s": f"{self.images / (time.perf_counter() - self.start):.0f}",
+                   **{name: f"{value:.4f}" for name, value in running.items()}}
         self.bar.set_postfix(postfix, refresh=False)
         self.bar.update(1)
 

@@ -24,6 +24,7 @@ from ..layers import LAYER_TYPES
 from ..layers.base import Layer
 from ..layers.symbolic import Symbolic, graph, replay
 from ..losses import get_loss
+from ..metrics import get_metric
 from ..optimizers import get_optimizer
 from ..tensor import Tensor, check_shape, zeros
 from . import training
@@ -36,7 +37,8 @@ class Model(Layer):
     def __init__(self, inputs=None, outputs=None, name=None):
         super().__init__(name)
         self.optimizer = self.loss = None
-        self.metrics = []
+        self.metrics = []               # compile's metric names; compiled_metrics the objects
+        self.compiled_metrics = []
         self.stop_training = False
         self.history = None
         self.input_shape = None
@@ -155,10 +157,11 @@ class Model(Layer):
         if self.built:
             optimizer.bind(self.trainable_weights)      # fit binds again: layers added or frozen since count
         metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
-        unknown = [m for m in metrics if m not in ("accuracy", "acc")]
-        if unknown:
-            raise ValueError(f"metrics: only 'accuracy' is available, got {unknown}")
-        self.metrics = ["accuracy"] if metrics else []
+        self.compiled_metrics = [get_metric(m, self.loss) for m in metrics]
+        names = [m.name for m in self.compiled_metrics]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"metrics: each needs its own name (and not 'loss'), got {names}")
+        self.metrics = names            # the names fit logs them under (history.history["accuracy"])
         return self.eval()      # compiled: called directly it infers, as in Keras; fit trains in between
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, validation_split=0.0, shuffle=True,

@@ -37,7 +37,7 @@ def fit(model, x, y=None, *, epochs, batch_size, validation_data, validation_spl
     weights = None if class_weight is None else _ClassWeights(class_weight)
     history = model.history = History()
     callbacks = _callback_list(callbacks) + [history]    # last, as in Keras: it sees what others add to logs
-    metrics = ["loss"] + (["accuracy"] if model.metrics else [])
+    metrics = ["loss"] + [m.name for m in model.compiled_metrics]
     metrics += [f"val_{name}" for name in metrics] if val is not None else []
     for callback in callbacks:
         callback.model = model
@@ -193,15 +193,15 @@ def _warn_if_one_class(val, train):
 def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks, weights):
     """One pass over the shuffled batches: forward, loss, backward, optimizer step; the epoch's logs."""
     model.train()
-    loss_fn, optimizer = model.loss, model.optimizer
-    total_loss, correct, seen = 0.0, 0.0, 0
+    loss_fn, optimizer, metrics = model.loss, model.optimizer, model.compiled_metrics
+    total_loss, correct, seen = 0.0, [0.0] * len(metrics), 0
     progress = console.Progress(epoch, epochs, len(train), batch_size, verbose)
     for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
         if isinstance(train, MixUp):
             xb, yb = train.mix(xb, yb)
         out = model(xb)
         loss = loss_fn(yb, out, sample_weight=None if weights is None else weights(yb, out))
-        value, hits = _read(loss, loss_fn.count_correct(yb, out) if model.metrics else None)
+        value, hits = _read(loss, [m.count_correct(yb, out) for m in metrics])
         if not math.isfinite(value):
             raise FloatingPointError(
                 f"the loss became {value} at epoch {epoch + 1}, batch {step + 1}: training stopped and the "
@@ -211,31 +211,28 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
             optimizer.step()
             optimizer.zero_grad()
         total_loss += value * len(xb)
-        correct += hits
+        correct = [c + h for c, h in zip(correct, hits)]
         seen += len(xb)
-        progress.update(len(xb), total_loss / seen, correct / seen if model.metrics else None)
-        running = {"loss": total_loss / seen, **({"accuracy": correct / seen} if model.metrics else {})}
+        running = {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}
+        progress.update(len(xb), running)
         _tell(callbacks, "on_train_batch_end", step, running)
         if interrupted["hit"]:
             break
     progress.close()
-    logs = {"loss": total_loss / seen}          # seen > 0: fit refuses empty data, Ctrl-C ends after a batch
-    if model.metrics:
-        logs["accuracy"] = correct / seen
-    return logs
+    # seen > 0: fit refuses empty data, Ctrl-C ends after a batch
+    return {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}
 
 
-def _read(loss, hits=None):
-    """The batch's loss and number of correct predictions, in one copy from the device.
+def _read(loss, hits):
+    """The batch's loss and each metric's number of correct predictions, in one copy from the device.
 
     On a GPU the step's work is queued and this copy waits for it: one wait per
     batch for a loss from logits (a loss of probabilities also reads their range
     to refuse logits: losses.py).
     """
     xp = loss.xp
-    values = [loss.data] if hits is None else [loss.data, xp.astype(hits, loss.data.dtype)]
-    host = loss.backend.to_host(xp.stack(values)).tolist()
-    return host[0], (host[1] if hits is not None else 0.0)
+    host = loss.backend.to_host(xp.stack([loss.data] + [xp.astype(h, loss.data.dtype) for h in hits])).tolist()
+    return host[0], host[1:]
 
 
 def evaluate(model, dataset, batch_size):
@@ -248,15 +245,14 @@ def evaluate(model, dataset, batch_size):
         raise ValueError("evaluate: the data has no labels")
     if len(dataset) == 0:
         raise ValueError("evaluate: the data holds no images")
-    total_loss, correct, seen = 0.0, 0.0, 0
+    metrics = model.compiled_metrics
+    total_loss, correct, seen = 0.0, [0.0] * len(metrics), 0
     with model.in_mode(training=False), no_grad():
         for xb, yb in batches(dataset, batch_size, model.device):
             out = model(xb)
-            value, hits = _read(model.loss(yb, out), model.loss.count_correct(yb, out) if model.metrics else None)
+            value, hits = _read(model.loss(yb, out), [m.count_correct(yb, out) for m in metrics])
             total_loss += value * len(xb)
-            correct += hits
+            correct = [c + h for c, h in zip(correct, hits)]
             seen += len(xb)
-    logs = {"loss": total_loss / seen}          # seen > 0: empty data is refused above
-    if model.metrics:
-        logs["accuracy"] = correct / seen
-    return logs
+    # seen > 0: empty data is refused above
+    return {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}
