@@ -5,8 +5,8 @@ Use them in a plain loop (PyTorch style):
     opt = mc.optimizers.Adam(model.parameters(), lr=1e-3)
     loss.backward(); opt.step(); opt.zero_grad()
 
-or give them to model.compile without parameters (Keras style); compile binds
-them to the model. `lr` is a number or a schedule from mc.schedules;
+or give them to model.compile without parameters (Keras style: Adam(3e-4), the
+learning rate first); compile binds them to the model. `lr` is a number or a schedule from mc.schedules;
 `learning_rate=` (Keras' name) is the same argument, and `optimizer.learning_rate`
 reads or sets it.
 
@@ -19,10 +19,13 @@ last few hundred steps' weights usually generalises better than the last ones.
 import numbers
 
 from .autograd import no_grad
+from .schedules import Schedule
 
 
 class Optimizer:
     def __init__(self, params, lr, weight_decay, learning_rate=None, use_ema=False, ema_momentum=0.99):
+        if _number(params, 0) or isinstance(params, Schedule):
+            params, lr = None, params           # Keras' Adam(3e-4): the first argument is the learning rate
         if learning_rate is not None:
             lr = learning_rate
         if not callable(lr) and not _number(lr, 0):

@@ -5,7 +5,7 @@ from .augmentation import RandomContrast, RandomFlip, RandomRotate90, RandomRota
 from .base import Layer
 from .conv import Conv1D, Conv2D
 from .core import Dense, Dropout, Flatten, Rescaling, Resizing
-from .merge import Add, Concatenate, Multiply
+from .merge import Add, Concatenate, Multiply, add, concatenate, multiply
 from .normalization import BatchNormalization, Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 
@@ -13,7 +13,7 @@ __all__ = ["Layer", "LAYER_TYPES", "Activation", "LeakyReLU", "ReLU", "Sigmoid",
            "RandomRotate90", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast", "Resizing",
            "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "Rescaling",
            "BatchNormalization", "Normalization", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-           "MaxPooling2D", "Add", "Concatenate", "Multiply"]
+           "MaxPooling2D", "Add", "Concatenate", "Multiply", "add", "concatenate", "multiply"]
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
     Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, RandomFlip, RandomRotate90, RandomTranslation,

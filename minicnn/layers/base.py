@@ -148,6 +148,20 @@ class Layer:
             layer.trainable = flag
 
     @property
+    def weights(self):
+        """Every parameter and buffer once, layer by layer (Keras' layer.weights)."""
+        return list({id(t): t for _, t in self.named_weights()}.values())
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's last call on symbolic tensors (Keras' layer.output), for
+        feature extractors: mc.Model(inputs=model.inputs, outputs=[layer.output for layer in model.layers])."""
+        if "_output" not in self.__dict__:
+            raise AttributeError(f"The layer {self.name!r} has never been called on a symbolic input, so it has no "
+                                 f"defined output: build the model from mc.Input(shape) first")
+        return self.__dict__["_output"]
+
+    @property
     def trainable_weights(self):
         return [p for p in self.parameters() if p.requires_grad]
 

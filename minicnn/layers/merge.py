@@ -64,3 +64,17 @@ class Concatenate(_Merge):
 
     def get_config(self):
         return {"axis": self.axis}
+
+
+# Keras' functional forms: layers.add([x, y]) is Add()([x, y])
+def add(inputs):
+    return Add()(inputs)
+
+
+def multiply(inputs):
+    return Multiply()(inputs)
+
+
+def concatenate(inputs, axis=1):
+    """Along the channels (axis 1 of NCHW) by default: Keras' default axis=-1 is its channels-last axis."""
+    return Concatenate(axis=axis)(inputs)

@@ -57,11 +57,12 @@ def call_symbolically(layer, x):
     batch = [zeros(1, *t.shape[1:]) for t in inputs]
     with layer.in_mode(training=False), no_grad():
         out = layer(batch if isinstance(x, (list, tuple)) else batch[0])
-    return Symbolic(out.shape[1:], layer, inputs, isinstance(x, (list, tuple)))
+    layer._output = Symbolic(out.shape[1:], layer, inputs, isinstance(x, (list, tuple)))    # Keras' layer.output
+    return layer._output
 
 
 def graph(inputs, outputs):
-    """The symbolic nodes between inputs and outputs, each after the nodes it reads."""
+    """The symbolic nodes between inputs and the list of outputs, each after the nodes it reads."""
     order, seen = [], set()
 
     def visit(node):
@@ -73,14 +74,17 @@ def graph(inputs, outputs):
             visit(parent)
         seen.add(id(node))
         order.append(node)
-    visit(outputs)
+    for output in outputs:
+        if output is inputs:
+            raise ValueError("Model(inputs, outputs): an output is the Input itself; call a layer on it")
+        visit(output)
     return order
 
 
 def replay(nodes, inputs, outputs, x):
-    """The graph's outputs for real tensor x at its input."""
+    """The graph's outputs (a list) for real tensor x at its input."""
     values = {id(inputs): x}
     for node in nodes:
         args = [values[id(parent)] for parent in node.inputs]
         values[id(node)] = node.layer(args if node.as_list else args[0])
-    return values[id(outputs)]
+    return [values[id(output)] for output in outputs]

@@ -44,20 +44,35 @@ class Model(Layer):
         self.input_shape = None
         self.nodes = None               # the functional form's layer calls, in order
         if inputs is not None or outputs is not None:
-            if not (isinstance(inputs, Symbolic) and isinstance(outputs, Symbolic)):
-                raise TypeError("Model(inputs, outputs) takes the mc.Input(...) and the symbolic tensor the "
-                                f"layers made from it, got {type(inputs).__name__} and {type(outputs).__name__}")
-            self.inputs, self.outputs = inputs, outputs
-            self.nodes = graph(inputs, outputs)
-            self.input_shape = inputs.shape[1:]
+            self._input, self._outputs = _one_input(inputs), _outputs(outputs)
+            self.nodes = graph(self._input, self._outputs)
+            self.input_shape = self._input.shape[1:]
             names = [layer.name for _, layer in self.children()]
             if len(set(names)) != len(names):
                 raise ValueError(f"Model: two different layers share a name in {names}; names must be unique")
 
+    @property
+    def inputs(self):
+        """The symbolic inputs, a list (Keras'): keras.Model(inputs=model.inputs, outputs=...) reuses them."""
+        if self.nodes is None:
+            raise AttributeError(f"{type(self).__name__} is written as code: it has no symbolic inputs")
+        return [self._input]
+
+    @property
+    def outputs(self):
+        if self.nodes is None:
+            raise AttributeError(f"{type(self).__name__} is written as code: it has no symbolic outputs")
+        return list(self._outputs)
+
+    @property
+    def _several_outputs(self):
+        return self.nodes is not None and self._outputs.several
+
     # --- what a subclass writes ---
     def forward(self, x):
         if self.nodes is not None:
-            return replay(self.nodes, self.inputs, self.outputs, x)
+            outputs = replay(self.nodes, self._input, self._outputs, x)
+            return outputs if self._several_outputs else outputs[0]
         if type(self).call is not Model.call:
             return self.call(x)
         raise NotImplementedError(f"{type(self).__name__}: write forward(self, x) (or call(self, x), as in Keras)")
@@ -85,7 +100,7 @@ class Model(Layer):
         if self.input_shape is None:
             self.input_shape = x.shape[1:]
         out = self.forward(x)
-        self.output_shapes = [out.shape[1:]]
+        self.output_shapes = [o.shape[1:] for o in out] if isinstance(out, list) else [out.shape[1:]]
         return out
 
     def __repr__(self):
@@ -138,6 +153,9 @@ class Model(Layer):
     # --- training (models/training.py holds the loop) ---
     def compile(self, optimizer="adam", loss=None, metrics=None):
         """Choose the optimizer (bound to the model's parameters when it has none), the loss and metrics."""
+        if self._several_outputs:
+            raise NotImplementedError("compile: a model with several outputs can be called and can predict, but "
+                                      "minicnn trains models with one output only")
         self.loss = get_loss(loss)
         optimizer = get_optimizer(optimizer)
         if optimizer.model is not None and optimizer.model is not self:
@@ -195,7 +213,10 @@ class Model(Layer):
         outputs = []
         with self.in_mode(training=False), no_grad():
             for xb, _ in batches(dataset, batch_size, self.device):
-                outputs.append(self(xb).numpy())
+                out = self(xb)
+                outputs.append([o.numpy() for o in out] if isinstance(out, list) else out.numpy())
+        if outputs and isinstance(outputs[0], list):        # several outputs: a list of arrays, as Keras
+            return [np.concatenate(parts) for parts in zip(*outputs)]
         return np.concatenate(outputs) if outputs else np.zeros((0,))
 
     # --- files ---
@@ -208,6 +229,9 @@ class Model(Layer):
         or only the class's name for a model written as code (its architecture is the code)."""
         if self.nodes is None:
             return {"format": saving.CODE_FORMAT, "class": type(self).__name__}
+        if self._several_outputs:
+            raise NotImplementedError("save: a functional model with several outputs can't be saved whole yet; "
+                                      "use save_weights(path)")
         position = {id(node): i for i, node in enumerate(self.nodes)}
         layers = {id(node.layer): node.layer for node in self.nodes}.values()
         return {"format": saving.FUNCTIONAL_FORMAT, "input_shape": list(self.input_shape), "name": self.name,
@@ -220,6 +244,36 @@ class Model(Layer):
 
     def load_weights(self, path):
         saving.load_weights(self, path)
+
+
+def _one_input(inputs):
+    """Model(inputs=...): the mc.Input, alone or as a list of one (Keras' model.inputs)."""
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        inputs = inputs[0]
+    if isinstance(inputs, (list, tuple)):
+        raise NotImplementedError(f"Model: one input only, got {len(inputs)} inputs")
+    if not isinstance(inputs, Symbolic) or inputs.layer is not None:
+        raise TypeError(f"Model(inputs, outputs) takes the mc.Input(...) the layers were called on, got "
+                        f"{type(inputs).__name__}")
+    return inputs
+
+
+def _outputs(outputs):
+    """Model(outputs=...): one symbolic tensor, or a list of them (the model then returns a list)."""
+    several = isinstance(outputs, (list, tuple))
+    listed = list(outputs) if several else [outputs]
+    if not listed or not all(isinstance(o, Symbolic) for o in listed):
+        raise TypeError(f"Model(inputs, outputs) takes the symbolic tensor(s) the layers made from the input, "
+                        f"got {outputs!r}")
+    return _Outputs(listed, several)
+
+
+class _Outputs(list):
+    """The symbolic outputs, remembering whether they were given as a list."""
+
+    def __init__(self, outputs, several):
+        super().__init__(outputs)
+        self.several = several
 
 
 def _print_totals(model, print_fn):

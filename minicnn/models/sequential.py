@@ -4,7 +4,7 @@ from ..io import saving
 from ..layers import LAYER_TYPES, Activation, Conv2D, Dense, Sigmoid, Softmax
 from ..layers.base import Layer
 from ..layers.conv import check_channels_first
-from ..layers.symbolic import Symbolic
+from ..layers.symbolic import Input, Symbolic
 from .inputs import check_model_input
 from .model import Model, _print_table, _print_totals
 
@@ -40,6 +40,36 @@ class Sequential(Model):
         self.layers.append(layer)
         if self.input_shape is not None and not self._adding_the_list:
             self.build(self.input_shape)        # as Keras: a model that knows its input builds layer by layer
+
+    def pop(self):
+        """Remove and return the last layer (Keras' model.pop())."""
+        if not self.layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self.layers.pop()
+        self.output_shapes = None
+        return layer
+
+    @property
+    def inputs(self):
+        """The symbolic input (Keras' model.inputs), the layers called on it in turn, so each layer's
+        .output is defined: mc.Model(inputs=model.inputs, outputs=[l.output for l in model.layers])."""
+        return [self._traced()[0]]
+
+    @property
+    def outputs(self):
+        return [self._traced()[1]]
+
+    def _traced(self):
+        """(an mc.Input of the model's input shape, the last layer's symbolic output)."""
+        if self.input_shape is None:
+            raise AttributeError("This Sequential has no input yet: give it an mc.Input(shape) first, or "
+                                 "input_shape=, or call it on a batch")
+        if getattr(self, "_trace", None) is None or self._trace[2] != (self.input_shape, len(self.layers)):
+            source = symbolic = Input(shape=self.input_shape)
+            for layer in self.layers:
+                symbolic = layer(symbolic)
+            self._trace = (source, symbolic, (self.input_shape, len(self.layers)))
+        return self._trace[:2]
 
     def children(self):
         """The layers, named by their place: "0", "1", ... (so weights are "0.kernel", as in PyTorch)."""

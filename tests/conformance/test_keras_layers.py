@@ -40,7 +40,9 @@ REFERENCES = {
     "RandomTranslation": "keras.layers.RandomTranslation(fill_mode='constant')",
     "RandomRotate90": "keras.layers.RandomRotation(k / 4) for k = 0..3",
     "Layer": "keras.layers.Layer (weights, names, count_params)",
+    "add": "keras.layers.add", "multiply": "keras.layers.multiply", "concatenate": "keras.layers.concatenate",
 }
+FUNCTIONS = {"add", "multiply", "concatenate"}      # Keras' functional forms of the merge layers
 
 values = st.floats(-4, 4, width=32, allow_subnormal=False)
 
@@ -69,7 +71,7 @@ def built(layer, x, rng, positive=()):
 def test_every_exported_layer_has_a_reference():
     """A layer added to mc.layers must get a Keras reference (and tests) here."""
     assert set(L.__all__) - {"LAYER_TYPES"} == set(REFERENCES)
-    assert set(L.LAYER_TYPES) == set(REFERENCES) - {"Layer"}
+    assert set(L.LAYER_TYPES) == set(REFERENCES) - {"Layer"} - FUNCTIONS
 
 
 # --- convolutions and dense layers ---
@@ -434,6 +436,8 @@ def test_add_and_multiply(inputs):
     tensors = [mc.tensor(x) for x in inputs]
     assert_close(L.Add()(tensors), numpy(K.Add()(inputs)), 1e-6, 1e-6, "Add")
     assert_close(L.Multiply()(tensors), numpy(K.Multiply()(inputs)), 1e-5, 1e-5, "Multiply")
+    assert_close(L.add(tensors), numpy(keras.layers.add(inputs)), 1e-6, 1e-6, "add")
+    assert_close(L.multiply(tensors), numpy(keras.layers.multiply(inputs)), 1e-5, 1e-5, "multiply")
 
 
 @FEW
@@ -447,6 +451,9 @@ def test_concatenate(shape, sizes, data):
     inputs = [data.draw(arrays(shape[:where] + (size,) + shape[where + 1:])) for size in sizes]
     mine = (L.Concatenate() if axis is None else L.Concatenate(axis))([mc.tensor(x) for x in inputs])
     assert_close(mine, numpy(K.Concatenate(axis=1 if axis is None else axis)(inputs)), what="Concatenate")
+    tensors = [mc.tensor(x) for x in inputs]
+    assert_close(L.concatenate(tensors) if axis is None else L.concatenate(tensors, axis),
+                 numpy(keras.layers.concatenate(inputs, axis=1 if axis is None else axis)), what="concatenate")
 
 
 def test_merging_tensors_of_different_shapes_is_refused():
