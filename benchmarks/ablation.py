@@ -62,6 +62,7 @@ def arguments():
     p.add_argument("--widths", default="32,64,128,256", help="filters of the blocks")
     p.add_argument("--residual", type=int, default=0, help="1: residual blocks after the first")
     p.add_argument("--aug", default="", help="extra augmentation: any of zoom,rot,contrast")
+    p.add_argument("--jitter", type=float, default=0.2, help="--aug colour: the strength S of the jitter (1 +- S)")
     p.add_argument("--ls", type=float, default=0.0, help="label smoothing")
     p.add_argument("--ema", type=float, default=0.0, help="use_ema with this momentum; 0: off")
     p.add_argument("--lr", type=float, default=3e-3, help="peak of the one-cycle schedule")
@@ -162,7 +163,7 @@ def network(a, train, classes):
     layers += [L.RandomZoom(0.2)] if "zoom" in a.aug else []
     layers += [L.RandomRotation(0.05)] if "rot" in a.aug else []
     layers += [L.RandomContrast(0.2)] if "contrast" in a.aug else []
-    layers += [ColourJitter(0.2)] if "colour" in a.aug else []
+    layers += [ColourJitter(a.jitter)] if "colour" in a.aug else []
     layers += [L.Normalization().adapt(train)]
     layers += [Cutout(a.size // 4)] if "cutout" in a.aug else []
     if a.stem:
