@@ -28,6 +28,10 @@ class ImageDataset:
     def __len__(self):
         return len(self.images)
 
+    @property
+    def image_count(self):
+        return len(self.images)
+
     def __repr__(self):
         classes = "" if self.class_names is None else f", {len(self.class_names)} classes"
         return f"ImageDataset({len(self)} images of shape {self.images.shape[1:]}, {self.images.dtype}{classes})"
@@ -41,8 +45,8 @@ class ImageDataset:
 
 
 def as_dataset(x, y=None, name="x"):
-    """Arrays, tensors or a dataset, as an ImageDataset."""
-    if isinstance(x, ImageDataset):
+    """Arrays, tensors or a dataset, as an ImageDataset (a data set in batches, mc.data.Batches, as it is)."""
+    if isinstance(x, ImageDataset) or (hasattr(x, "on") and hasattr(x, "image_count")):
         if y is not None:
             raise ValueError(f"{name} is a dataset, which holds its labels: do not pass y as well")
         return x
@@ -55,8 +59,12 @@ def batches(dataset, batch_size, device, shuffle=False):
     """(x, y) tensor pairs of up to batch_size images on `device`; x float32, y as labelled.
 
     Shuffling uses minicnn's seeded generator. uint8 images cross to the device
-    as uint8 (4x less to copy) and become float32 there.
+    as uint8 (4x less to copy) and become float32 there. A data set already in batches
+    (mc.data.Batches, Keras' datasets) gives its own, whatever batch_size and shuffle say.
     """
+    if hasattr(dataset, "on") and hasattr(dataset, "image_count"):
+        yield from dataset.on(device)
+        return
     backend = get_backend(device)
     order = random.generator().permutation(len(dataset)) if shuffle else np.arange(len(dataset))
     for start in range(0, len(dataset), batch_size):

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..caller import warn_at_caller
 from ..callbacks import Callback, History
-from ..data import MixUp, as_dataset, batches
+from ..data import Batches, MixUp, as_dataset, batches
 from ..losses import SparseCategoricalCrossentropy
 from ..schedules import Schedule
 from ..tensor import Tensor
@@ -30,7 +30,9 @@ def fit(model, x, y=None, *, epochs, batch_size, validation_data, validation_spl
                         validation_data=validation_data)
     train, val = training_and_validation_data(x, y, validation_data, validation_split)
     ready_the_model(model, train, val)
-    steps_per_epoch = math.ceil(len(train) / batch_size)
+    if isinstance(train, Batches):      # a data set in batches brings its batch size, as in Keras
+        batch_size = train.batch_size
+    steps_per_epoch = math.ceil(train.image_count / batch_size)
     lr = model.optimizer.lr
     if isinstance(lr, Schedule) and getattr(lr, "total_steps", 0) is None:
         lr.total_steps = epochs * steps_per_epoch        # "the whole run" for schedules left open
@@ -59,7 +61,7 @@ def fit(model, x, y=None, *, epochs, batch_size, validation_data, validation_spl
                     break
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     logs.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size).items()})
-                console.print_epoch(epoch, epochs, logs, seconds, len(train), verbose)
+                console.print_epoch(epoch, epochs, logs, seconds, train.image_count, verbose)
                 _tell(callbacks, "on_epoch_end", epoch, logs)
                 if model.stop_training:
                     break
@@ -93,6 +95,10 @@ def training_and_validation_data(x, y, validation_data, validation_split):
     if len(train) == 0:
         raise ValueError("fit: the training data holds no images")
     val = None
+    if validation_split and isinstance(train, Batches):
+        raise ValueError("fit: validation_split is not possible with a data set in batches (as in Keras); "
+                         "split the folder instead: image_dataset_from_directory(..., validation_split=0.2, "
+                         "subset='both', seed=...)")
     if validation_split and validation_data is not None:
         raise ValueError("fit: pass validation_split or validation_data, not both (validation_split would take "
                          "a share of the training data that is then not used for anything)")
@@ -195,7 +201,7 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
     model.train()
     loss_fn, optimizer, metrics = model.loss, model.optimizer, model.compiled_metrics
     total_loss, correct, seen = 0.0, [0.0] * len(metrics), 0
-    progress = console.Progress(epoch, epochs, len(train), batch_size, verbose)
+    progress = console.Progress(epoch, epochs, train.image_count, batch_size, verbose)
     for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
         if isinstance(train, MixUp):
             xb, yb = train.mix(xb, yb)
