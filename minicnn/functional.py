@@ -15,7 +15,7 @@ import functools
 
 from .ops.activation import leaky_relu, log_sigmoid, log_softmax, relu, relu_, sigmoid, softmax, tanh
 from .ops.concat import concatenate
-from .ops.conv import conv1d, conv2d
+from .ops.conv import conv1d, conv2d, depthwise_conv2d
 from .ops.dropout import dropout
 from .ops.linear import flatten, linear
 from .ops.loss import binary_cross_entropy, categorical_cross_entropy, sparse_categorical_cross_entropy
@@ -36,13 +36,13 @@ def _takes_a_tensor(function):
 
 
 # as in PyTorch, the ops take tensors (the losses also take label arrays)
-(conv2d, conv1d, max_pool2d, avg_pool2d, dropout, linear, flatten, batch_norm, relu, relu_, leaky_relu, sigmoid,
- log_sigmoid, tanh, softmax, log_softmax) = (_takes_a_tensor(f) for f in (
-    conv2d, conv1d, max_pool2d, avg_pool2d, dropout, linear, flatten, batch_norm, relu, relu_, leaky_relu, sigmoid,
-    log_sigmoid, tanh, softmax, log_softmax))
+(conv2d, conv1d, depthwise_conv2d, max_pool2d, avg_pool2d, dropout, linear, flatten, batch_norm, relu, relu_,
+ leaky_relu, sigmoid, log_sigmoid, tanh, softmax, log_softmax) = (_takes_a_tensor(f) for f in (
+    conv2d, conv1d, depthwise_conv2d, max_pool2d, avg_pool2d, dropout, linear, flatten, batch_norm, relu, relu_,
+    leaky_relu, sigmoid, log_sigmoid, tanh, softmax, log_softmax))
 
 __all__ = [
-    "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "dropout", "linear", "flatten", "batch_norm",
+    "conv2d", "conv1d", "depthwise_conv2d", "max_pool2d", "avg_pool2d", "dropout", "linear", "flatten", "batch_norm",
     "relu", "relu_", "leaky_relu", "sigmoid", "log_sigmoid", "tanh", "softmax", "log_softmax",
     "binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy", "concatenate",
 ]

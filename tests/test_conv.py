@@ -192,3 +192,26 @@ def test_integer_images_are_convolved_in_float32():
     y = F.conv2d(x, mc.ones(1, 1, 2, 2))
     assert y.dtype == np.float32
     np.testing.assert_array_equal(y.numpy(), np.full((1, 1, 3, 3), 800.0))
+
+
+# --- depthwise convolution: each channel alone, against conv2d channel by channel ---
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), stride=st.integers(1, 3), padding=st.sampled_from([0, 1, "same", "valid"]),
+       multiplier=st.integers(1, 3), bias=st.booleans())
+def test_depthwise_conv2d_is_conv2d_per_channel(data, stride, padding, multiplier, bias):
+    n, c, k = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    h, w = data.draw(st.integers(k, 7)), data.draw(st.integers(k, 7))
+    x = data.draw(arrays((n, c, h, w)))
+    weight = data.draw(arrays((c * multiplier, 1, k, k)))
+    b = data.draw(arrays((c * multiplier,))) if bias else None
+    got = F.depthwise_conv2d(mc.tensor(x), mc.tensor(weight), None if b is None else mc.tensor(b), stride, padding)
+    for channel in range(c):                   # a naive reference: one conv2d per input channel
+        rows = slice(channel * multiplier, (channel + 1) * multiplier)
+        want = F.conv2d(mc.tensor(x[:, channel:channel + 1]), mc.tensor(weight[rows]),
+                        None if b is None else mc.tensor(b[rows]), stride, padding)
+        np.testing.assert_allclose(got.numpy()[:, rows], want.numpy(), rtol=1e-5, atol=1e-4)
+    inputs = [mc.tensor(x, dtype="float64", requires_grad=True), mc.tensor(weight, dtype="float64",
+                                                                           requires_grad=True)]
+    inputs += [mc.tensor(b, dtype="float64", requires_grad=True)] if bias else []
+    assert mc.gradcheck(lambda *t: F.depthwise_conv2d(*t, stride=stride, padding=padding), *inputs)

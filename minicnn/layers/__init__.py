@@ -3,7 +3,7 @@
 from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .augmentation import RandomContrast, RandomFlip, RandomRotate90, RandomRotation, RandomTranslation, RandomZoom
 from .base import Layer
-from .conv import Conv1D, Conv2D
+from .conv import Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D
 from .core import Dense, Dropout, Flatten, Rescaling, Resizing
 from .merge import Add, Concatenate, Multiply, add, concatenate, multiply
 from .normalization import BatchNormalization, Normalization
@@ -11,12 +11,13 @@ from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2
 
 __all__ = ["Layer", "LAYER_TYPES", "Activation", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "RandomFlip",
            "RandomRotate90", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast", "Resizing",
-           "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "Rescaling",
+           "Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense", "Dropout", "Flatten", "Rescaling",
            "BatchNormalization", "Normalization", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "MaxPooling2D", "Add", "Concatenate", "Multiply", "add", "concatenate", "multiply"]
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
     Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, RandomFlip, RandomRotate90, RandomTranslation,
     RandomRotation, RandomZoom, RandomContrast, Resizing,
-    Conv1D, Conv2D, Dense, Dropout, Flatten, Rescaling, BatchNormalization, Normalization,
+    Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, Dropout, Flatten, Rescaling, BatchNormalization,
+    Normalization,
     AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, Add, Concatenate, Multiply)}

@@ -99,3 +99,86 @@ class Conv1D(Layer):
         return {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
                 "padding": self.padding, "activation": self.activation, "use_bias": self.use_bias,
                 "kernel_initializer": self.kernel_initializer}
+
+
+class DepthwiseConv2D(Layer):
+    """Each input channel filtered on its own by depth_multiplier kernels (no mixing between channels).
+
+    Weights: depthwise_kernel (C * depth_multiplier, 1, KH, KW), output channel c * M + m from channel c,
+    and bias (C * depth_multiplier,).
+    """
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", name=None):
+        super().__init__(name)
+        check_positive("DepthwiseConv2D", kernel_size=kernel_size, strides=strides, depth_multiplier=depth_multiplier)
+        self.kernel_size, self.strides, self.padding = pair(kernel_size, "kernel_size"), strides, padding
+        self.depth_multiplier, self.use_bias = depth_multiplier, use_bias
+        self.activation, self.depthwise_initializer = activation_name(activation), depthwise_initializer
+        self.function = activation_function(self.activation, in_place=True)
+
+    def build(self, input_shape):
+        check_channels_first(type(self).__name__, input_shape)
+        self.add_param("depthwise_kernel", _depthwise_weights(self.depthwise_initializer, input_shape[1],
+                                                              self.depth_multiplier, self.kernel_size))
+        if self.use_bias:
+            self.add_param("bias", np.zeros(input_shape[1] * self.depth_multiplier, np.float32))
+
+    def forward(self, x):
+        y = F.depthwise_conv2d(x, self.params["depthwise_kernel"], self.params.get("bias"), self.strides,
+                               self.padding)
+        return y if self.function is None else self.function(y)
+
+    def get_config(self):
+        return {"kernel_size": list(self.kernel_size), "strides": self.strides, "padding": self.padding,
+                "depth_multiplier": self.depth_multiplier, "activation": self.activation, "use_bias": self.use_bias,
+                "depthwise_initializer": self.depthwise_initializer}
+
+
+class SeparableConv2D(Layer):
+    """A depthwise convolution (each channel on its own), then a 1x1 convolution mixing the channels
+    into `filters`: far fewer weights than a full Conv2D of the same size (Xception's building block).
+
+    Weights: depthwise_kernel (C * depth_multiplier, 1, KH, KW), pointwise_kernel (filters,
+    C * depth_multiplier, 1, 1) and bias (filters,).
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", depth_multiplier=1, activation=None,
+                 use_bias=True, depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 name=None):
+        super().__init__(name)
+        check_positive("SeparableConv2D", filters=filters, kernel_size=kernel_size, strides=strides,
+                       depth_multiplier=depth_multiplier)
+        self.filters, self.kernel_size = filters, pair(kernel_size, "kernel_size")
+        self.strides, self.padding, self.depth_multiplier, self.use_bias = strides, padding, depth_multiplier, use_bias
+        self.activation = activation_name(activation)
+        self.depthwise_initializer, self.pointwise_initializer = depthwise_initializer, pointwise_initializer
+        self.function = activation_function(self.activation, in_place=True)
+
+    def build(self, input_shape):
+        check_channels_first(type(self).__name__, input_shape)
+        channels = input_shape[1] * self.depth_multiplier
+        self.add_param("depthwise_kernel", _depthwise_weights(self.depthwise_initializer, input_shape[1],
+                                                              self.depth_multiplier, self.kernel_size))
+        self.add_param("pointwise_kernel", initial_weights(self.pointwise_initializer, (self.filters, channels, 1, 1),
+                                                           fan_in=channels, fan_out=self.filters))
+        if self.use_bias:
+            self.add_param("bias", np.zeros(self.filters, np.float32))
+
+    def forward(self, x):
+        y = F.depthwise_conv2d(x, self.params["depthwise_kernel"], None, self.strides, self.padding)
+        y = F.conv2d(y, self.params["pointwise_kernel"], self.params.get("bias"))
+        return y if self.function is None else self.function(y)
+
+    def get_config(self):
+        return {"filters": self.filters, "kernel_size": list(self.kernel_size), "strides": self.strides,
+                "padding": self.padding, "depth_multiplier": self.depth_multiplier, "activation": self.activation,
+                "use_bias": self.use_bias, "depthwise_initializer": self.depthwise_initializer,
+                "pointwise_initializer": self.pointwise_initializer}
+
+
+def _depthwise_weights(initializer, channels, multiplier, kernel_size):
+    """(C * M, 1, KH, KW), drawn with Keras' fans for its (KH, KW, C, M) kernel."""
+    kh, kw = kernel_size
+    return initial_weights(initializer, (channels * multiplier, 1, kh, kw), fan_in=channels * kh * kw,
+                           fan_out=multiplier * kh * kw)

@@ -87,6 +87,52 @@ def conv1d(x, weight, bias=None, stride=1, padding=0):
     return out.reshape(n, f, out.shape[-1])
 
 
+def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0):
+    """Each channel of x (N, C, H, W) convolved on its own with M kernels: weight (C * M, 1, KH, KW),
+    output channel c * M + m from input channel c (PyTorch's groups=C layout). The same im2col windows
+    as conv2d, but one small matrix product per channel instead of one large one."""
+    if not all(isinstance(t, Tensor) for t in (x, weight)) or x.ndim != 4 or weight.ndim != 4 \
+            or weight.shape[1] != 1 or weight.shape[0] % max(x.shape[1], 1):
+        raise ValueError(f"depthwise_conv2d: x must be (N, C, H, W) and weight (C * M, 1, KH, KW), got "
+                         f"{getattr(x, 'shape', x)} and {getattr(weight, 'shape', weight)}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"depthwise_conv2d: bias has shape {bias.shape}, wanted ({weight.shape[0]},)")
+    x = x if x.dtype == weight.dtype else x.astype(weight.dtype)
+    backend, xp = x.backend, x.xp
+    n, c, h, w = x.shape
+    m, kh, kw = weight.shape[0] // c, weight.shape[2], weight.shape[3]
+    stride = pair(stride, "stride")
+    pads = padding_amounts(padding, (h, w), (kh, kw), stride)
+    oh, ow = output_size((h, w), (kh, kw), stride, pads, "depthwise_conv2d")
+
+    def windows():
+        """(C, KH*KW, OH*OW*N): each channel's own im2col matrix."""
+        return xp.reshape(backend.im2col(x.data, (kh, kw), stride, (oh, ow), pads), (c, kh * kw, oh * ow * n))
+
+    w_flipped = xp.reshape(xp.flip(weight.data, axis=(2, 3)), (c, m, kh * kw))
+    out = xp.matmul(w_flipped, windows())                               # (C, M, OH*OW*N)
+    out = xp.reshape(out, (c * m, oh * ow * n))
+    if bias is not None:
+        out += xp.reshape(bias.data, (c * m, 1))
+    out = xp.permute_dims(xp.reshape(out, (c * m, oh, ow, n)), (3, 0, 1, 2))
+
+    def backward(g):
+        g = xp.reshape(xp.permute_dims(g, (1, 2, 3, 0)), (c, m, oh * ow * n))
+        g_x = g_weight = g_bias = None
+        if weight.requires_grad:
+            g_weight = xp.reshape(xp.matmul(g, xp.permute_dims(windows(), (0, 2, 1))), (c * m, 1, kh, kw))
+            g_weight = xp.flip(g_weight, axis=(2, 3))
+        if x.requires_grad:
+            g_cols = xp.reshape(xp.matmul(xp.permute_dims(w_flipped, (0, 2, 1)), g), (c, kh, kw, oh, ow, n))
+            g_x = unpad2d(backend.col2im(g_cols, (n, c, h + sum(pads[0]), w + sum(pads[1])), stride), pads)
+        if bias is not None and bias.requires_grad:
+            g_bias = xp.sum(xp.reshape(g, (c * m, -1)), axis=1)
+        return g_x, g_weight, g_bias
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return autograd.record(Tensor(out, backend), parents, backward)
+
+
 def _check_conv_args(x, weight, bias, ndim, layout, kernel_layout):
     name = "conv2d" if ndim == 4 else "conv1d"
     for arg, value in (("x", x), ("weight", weight), ("bias", bias)):

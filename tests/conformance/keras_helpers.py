@@ -40,7 +40,15 @@ def seed(n=0):
 def keras_weights(layer):
     """A built minicnn layer's weights in its Keras twin's layout (get_weights order, which is Keras')."""
     weights = layer.get_weights()
-    if isinstance(layer, L.Conv2D):
+    if isinstance(layer, (L.DepthwiseConv2D, L.SeparableConv2D)):
+        # (C * M, 1, KH, KW), channel c * M + m -> Keras' (KH, KW, C, M), flipped in space
+        depthwise, channels = weights[0], layer.params["depthwise_kernel"].shape[0] // layer.depth_multiplier
+        kh, kw = depthwise.shape[2:]
+        flipped = np.flip(depthwise[:, 0], (1, 2)).reshape(channels, layer.depth_multiplier, kh, kw)
+        weights[0] = np.ascontiguousarray(flipped.transpose(2, 3, 0, 1))
+        if isinstance(layer, L.SeparableConv2D):    # (F, C * M, 1, 1) -> (1, 1, C * M, F)
+            weights[1] = np.ascontiguousarray(weights[1].transpose(2, 3, 1, 0))
+    elif isinstance(layer, L.Conv2D):
         weights[0] = np.ascontiguousarray(np.flip(weights[0], (2, 3)).transpose(2, 3, 1, 0))
     elif isinstance(layer, L.Conv1D):
         weights[0] = np.ascontiguousarray(np.flip(weights[0], 2).transpose(2, 1, 0))

@@ -28,6 +28,7 @@ REFERENCES = {
     "Activation": "keras.layers.Activation", "ReLU": "keras.layers.ReLU", "LeakyReLU": "keras.layers.LeakyReLU",
     "Sigmoid": "keras.layers.Activation('sigmoid')", "Tanh": "keras.layers.Activation('tanh')",
     "Softmax": "keras.layers.Softmax", "Conv2D": "keras.layers.Conv2D", "Conv1D": "keras.layers.Conv1D",
+    "DepthwiseConv2D": "keras.layers.DepthwiseConv2D", "SeparableConv2D": "keras.layers.SeparableConv2D",
     "Dense": "keras.layers.Dense", "Dropout": "keras.layers.Dropout", "Flatten": "keras.layers.Flatten",
     "Rescaling": "keras.layers.Rescaling", "Resizing": "keras.layers.Resizing",
     "BatchNormalization": "keras.layers.BatchNormalization", "Normalization": "keras.layers.Normalization",
@@ -114,6 +115,58 @@ def test_conv2d_channels_first(case, filters):
     mine, theirs = twin_layer(L.Conv2D(filters, kernel, strides, padding),
                               K.Conv2D(filters, kernel, strides, padding, data_format=CF), x)
     assert_close(mine, theirs, 1e-4, 1e-5, "Conv2D channels_first")
+
+
+@FEW
+@given(case=conv2d_cases(), multiplier=st.integers(1, 3), use_bias=st.booleans(), rng_seed=st.integers(0, 2 ** 16))
+def test_depthwise_conv2d(case, multiplier, use_bias, rng_seed):
+    """Each channel filtered on its own: Keras' DepthwiseConv2D with the kernel flipped and laid out
+    (KH, KW, C, M); outputs, then the gradients of both the input and the kernel."""
+    x, kernel, strides, padding = case
+    args = dict(strides=strides, padding=padding, depth_multiplier=multiplier, use_bias=use_bias)
+    mine = built(L.DepthwiseConv2D(kernel, **args), x, np.random.default_rng(rng_seed))
+    theirs = K.DepthwiseConv2D(kernel, data_format=CF, **args)
+    theirs.build(x.shape)
+    theirs.set_weights(keras_weights(mine))
+    assert_close(mine(mc.tensor(x)), numpy(theirs(x)), 1e-4, 1e-5, "DepthwiseConv2D")
+
+
+@FEW
+@given(case=conv2d_cases(), filters=st.integers(1, 4), multiplier=st.integers(1, 2), use_bias=st.booleans(),
+       activation=st.sampled_from([None, "relu"]), rng_seed=st.integers(0, 2 ** 16))
+def test_separable_conv2d(case, filters, multiplier, use_bias, activation, rng_seed):
+    """A depthwise convolution, then a 1x1 one: Keras' SeparableConv2D (channels first)."""
+    x, kernel, strides, padding = case
+    args = dict(strides=strides, padding=padding, depth_multiplier=multiplier, use_bias=use_bias,
+                activation=activation)
+    mine = built(L.SeparableConv2D(filters, kernel, **args), x, np.random.default_rng(rng_seed))
+    theirs = K.SeparableConv2D(filters, kernel, data_format=CF, **args)
+    theirs.build(x.shape)
+    theirs.set_weights(keras_weights(mine))
+    assert_close(mine(mc.tensor(x)), numpy(theirs(x)), 1e-4, 1e-5, "SeparableConv2D")
+    assert mine.count_params() == theirs.count_params()
+
+
+def test_depthwise_gradients_against_keras():
+    """Backward through the depthwise op: input and kernel gradients of sum(out * g), as torch computes
+    Keras' (its torch backend differentiates the layer)."""
+    import torch
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    mine = built(L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2), x, rng)
+    theirs = K.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, data_format=CF)
+    theirs.build(x.shape)
+    theirs.set_weights(keras_weights(mine))
+    mx, tx = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_mine, out_theirs = mine(mx), theirs(tx)
+    g = np.cos(np.arange(out_mine.size, dtype=np.float32)).reshape(out_mine.shape)
+    (out_mine * mc.tensor(g)).sum().backward()
+    (out_theirs * torch.tensor(g)).sum().backward()
+    assert_close(mx.grad, tx.grad.numpy(), 1e-4, 1e-5, "input gradient")
+    kernel_grad = theirs.kernel.value.grad.numpy()                     # (KH, KW, C, M)
+    mine_grad = mine.params["depthwise_kernel"].grad.numpy()          # (C * M, 1, KH, KW), flipped
+    assert_close(np.flip(mine_grad[:, 0], (1, 2)).reshape(3, 2, 3, 3).transpose(2, 3, 0, 1), kernel_grad,
+                 1e-4, 1e-5, "kernel gradient")
 
 
 def test_conv2d_kernel_is_keras_kernel_flipped():
@@ -617,7 +670,8 @@ def test_layer_names_follow_keras(name):
     def base(layer_name):
         return re.sub(r"_\d+$", "", layer_name)
 
-    args = {"Activation": ("relu",), "Conv2D": (2, 3), "Conv1D": (2, 3), "Dense": (2,), "Dropout": (0.1,),
+    args = {"Activation": ("relu",), "Conv2D": (2, 3), "Conv1D": (2, 3), "SeparableConv2D": (2, 3),
+            "DepthwiseConv2D": (3,), "Dense": (2,), "Dropout": (0.1,),
             "Rescaling": (1.0,), "Resizing": (2, 2), "RandomRotation": (0.1,), "RandomZoom": (0.1,),
             "RandomContrast": (0.1,), "RandomTranslation": (0.1, 0.1), "AveragePooling2D": (2,)}.get(name, ())
     assert base(L.LAYER_TYPES[name](*args).name) == base(getattr(K, name)(*args).name)
