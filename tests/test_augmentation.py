@@ -80,3 +80,25 @@ def test_resizing_averages_when_halving_and_keeps_what_fits(device):
     assert L.Resizing(16, 5)(on(device, images)).shape == (2, 3, 16, 5)
     with pytest.raises(ValueError, match="Resizing: height must be a positive int"):
         L.Resizing(0, 4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 4), c=st.sampled_from([1, 3]), factor=st.sampled_from([0.0, 0.2, 0.5]), seed=st.integers(0, 99))
+def test_color_balance_against_numpy(device, n, c, factor, seed):
+    """Brightness, channel gains and saturation drawn in that order from minicnn's generator, as a NumPy
+    reference computes them from the same draws; only while training."""
+    x = np.random.default_rng(seed).uniform(0, 255, (n, c, 5, 4)).astype(np.float32)
+    layer = mc.layers.RandomColorBalance(factor)
+    mc.manual_seed(seed)
+    got = layer(on(device, x)).numpy()
+    mc.manual_seed(seed)
+    scales = [(1 + factor * (2 * mc.random.uniform(shape) - 1)).astype(np.float32)
+              for shape in ((n, 1, 1, 1), (n, c, 1, 1), (n, 1, 1, 1))]
+    lit = x * scales[0] * scales[1]
+    grey = lit.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(got, grey + (lit - grey) * scales[2], rtol=1e-5, atol=1e-3)
+    if factor == 0:
+        np.testing.assert_allclose(got, x, rtol=1e-6, atol=1e-3)
+    assert np.array_equal(layer.eval()(on(device, x)).numpy(), x)
+    with pytest.raises(ValueError, match=r"factor must be a number in \[0, 1\)"):
+        mc.layers.RandomColorBalance(1.5)

@@ -1,7 +1,8 @@
 """mc.layers: Keras-style building blocks for mc.Sequential (NCHW throughout)."""
 
 from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .augmentation import RandomContrast, RandomFlip, RandomRotate90, RandomRotation, RandomTranslation, RandomZoom
+from .augmentation import (RandomColorBalance, RandomContrast, RandomFlip, RandomRotate90, RandomRotation,
+                           RandomTranslation, RandomZoom)
 from .base import Layer
 from .conv import Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D
 from .core import Dense, Dropout, Flatten, Rescaling, Resizing
@@ -10,14 +11,15 @@ from .normalization import BatchNormalization, Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 
 __all__ = ["Layer", "LAYER_TYPES", "Activation", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "RandomFlip",
-           "RandomRotate90", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast", "Resizing",
+           "RandomRotate90", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast",
+           "RandomColorBalance", "Resizing",
            "Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense", "Dropout", "Flatten", "Rescaling",
            "BatchNormalization", "Normalization", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
            "MaxPooling2D", "Add", "Concatenate", "Multiply", "add", "concatenate", "multiply"]
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
     Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, RandomFlip, RandomRotate90, RandomTranslation,
-    RandomRotation, RandomZoom, RandomContrast, Resizing,
+    RandomRotation, RandomZoom, RandomContrast, RandomColorBalance, Resizing,
     Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, Dropout, Flatten, Rescaling, BatchNormalization,
     Normalization,
     AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, Add, Concatenate, Multiply)}

@@ -205,3 +205,38 @@ class RandomContrast(Layer):
 
     def get_config(self):
         return {"factor": self.factor, "value_range": list(self.value_range)}
+
+
+class RandomColorBalance(Layer):
+    """Photographs of different days, seasons and cameras differ in light and colour: each training image's
+    brightness, white balance (a gain per channel) and saturation are scaled by random factors in
+    (1 - factor, 1 + factor), drawn in that order, the saturation about the image's grey
+    (the mean over its channels). Not clipped. Inference passes images as they are.
+
+    minicnn's own layer (Keras' RandomBrightness adds rather than scales, and has no white balance); on
+    UC Merced it is what let a network generalise to scenes far from its training ones (benchmarks/RESULTS.md).
+    """
+
+    def __init__(self, factor=0.2, name=None):
+        super().__init__(name)
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 <= factor < 1:
+            raise ValueError(f"RandomColorBalance: factor must be a number in [0, 1), got {factor!r}")
+        self.factor = factor
+
+    def _scales(self, shape):
+        return (1 + self.factor * (2 * random.uniform(shape) - 1)).astype(np.float32)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        x = floating(x)
+        n, c = x.shape[:2]
+        backend, xp = x.backend, x.xp
+        brightness, balance, saturation = (backend.from_host(self._scales(shape))
+                                           for shape in ((n, 1, 1, 1), (n, c, 1, 1), (n, 1, 1, 1)))
+        lit = x.data * brightness * balance
+        grey = xp.mean(lit, axis=1, keepdims=True)
+        return Tensor(grey + (lit - grey) * saturation, backend)
+
+    def get_config(self):
+        return {"factor": self.factor}

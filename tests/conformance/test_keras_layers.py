@@ -40,6 +40,7 @@ REFERENCES = {
     "RandomZoom": "keras.layers.RandomZoom", "RandomContrast": "keras.layers.RandomContrast",
     "RandomTranslation": "keras.layers.RandomTranslation(fill_mode='constant')",
     "RandomRotate90": "keras.layers.RandomRotation(k / 4) for k = 0..3",
+    "RandomColorBalance": "none: minicnn's own (tests/test_augmentation.py holds it to a NumPy reference)",
     "Layer": "keras.layers.Layer (weights, names, count_params)",
     "add": "keras.layers.add", "multiply": "keras.layers.multiply", "concatenate": "keras.layers.concatenate",
 }
@@ -661,7 +662,7 @@ def test_random_contrast_is_keras_contrast_adjustment():
 
 # --- what every layer shares: names, defaults ---
 
-KERAS_TWINS = {"Sigmoid": None, "Tanh": None, "RandomRotate90": None}
+KERAS_TWINS = {"Sigmoid": None, "Tanh": None, "RandomRotate90": None, "RandomColorBalance": None}
 
 
 @pytest.mark.parametrize("name", sorted(set(L.LAYER_TYPES) - set(KERAS_TWINS)))
