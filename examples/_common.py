@@ -25,9 +25,11 @@ def strided_stem(stride, filters=32):
             L.BatchNormalization(momentum=0.9), L.ReLU()]
 
 
-def parser(doc, epochs, batch_size=32, image_size=64):
+def parser(doc, epochs, batch_size=32, image_size=64, minutes=None):
+    """The examples' common options; `minutes` says what the default epochs cost on a 2-core CPU."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training set (default {epochs})")
+    cost = f": about {minutes} of training on a 2-core CPU" if minutes else ""
+    p.add_argument("--epochs", type=int, default=epochs, help=f"passes over the training set (default {epochs}{cost})")
     p.add_argument("--batch-size", type=int, default=batch_size, help=f"images per step (default {batch_size})")
     p.add_argument("--image-size", type=int, default=image_size,
                    help=f"images are resized to this side (default {image_size})")
@@ -59,7 +61,7 @@ def save_results(name, args, model, history, test, predicted):
                        title=titles)
         cams = [mc.viz.grad_cam(model, image) for image in shown]
         mc.viz.overlay(shown, cams, path=os.path.join(out, "gradcam.png"), title=titles)
-        mc.viz.misclassified(model, test, n=16, path=os.path.join(out, "misclassified.png"))
+        mc.viz.misclassified(model, test, n=16, path=os.path.join(out, "misclassified.png"), predicted=predicted)
         print(f"saved {out}/: learning_curves.png, confusion_matrix.png, filters.png, feature_maps.png, "
               f"saliency.png, gradcam.png, misclassified.png")
     except ImportError as error:

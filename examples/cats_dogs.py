@@ -60,12 +60,13 @@ def dog_probability(model, images, batch_size):
 
 
 def main():
-    p = parser(__doc__, epochs=56, image_size=96)
+    p = parser(__doc__, epochs=56, image_size=96, minutes="11 min")
     p.add_argument("--data", default=None, help="folder with train/ and validation/ (default: download)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     p.add_argument("--mixup", type=float, default=0.2, help="alpha of mixup's Beta(alpha, alpha) blends; 0: off")
     p.add_argument("--validation-freq", type=int, default=4,
-                   help="score the validation images after every n-th epoch (default 4: 5%% of the time, not 17%%)")
+                   help="score the validation images after every n-th epoch, and at the end of a shorter run "
+                        "(default 4: 30 s of the 11 min)")
     args = p.parse_args()
     mc.manual_seed(args.seed)
     size = (args.image_size, args.image_size)
@@ -79,7 +80,7 @@ def main():
     start = time.perf_counter()
     blended = mc.data.MixUp(train, alpha=args.mixup) if args.mixup else train
     history = model.fit(blended, epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
-                        validation_freq=args.validation_freq, verbose=args.verbose)
+                        validation_freq=min(args.validation_freq, max(args.epochs, 1)), verbose=args.verbose)
     seconds = time.perf_counter() - start
     plain = float(np.mean((model.predict(validation)[:, 0] > 0) == validation.labels))
     predicted = (dog_probability(model, validation.images, args.batch_size) > 0.5).astype(np.int64)

@@ -31,7 +31,7 @@ def build_model():
 
 
 def main():
-    args = parser(__doc__, epochs=20).parse_args()
+    args = parser(__doc__, epochs=20, minutes="under a minute").parse_args()
     mc.manual_seed(args.seed)
     images, labels = mc.datasets.digits()
     digits = mc.data.ImageDataset(images, labels, [str(d) for d in range(10)])

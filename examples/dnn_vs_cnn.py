@@ -56,7 +56,7 @@ def train_and_measure(build, train, validation, args):
 
 
 def main():
-    p = parser(__doc__, epochs=15)
+    p = parser(__doc__, epochs=15, minutes="6 min for the four networks")
     p.add_argument("--data", default=None, help="folder with train/ and validation/ (default: download)")
     args = p.parse_args()
     size = (args.image_size, args.image_size)

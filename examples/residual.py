@@ -67,7 +67,7 @@ def train_and_score(name, model, train, validation, args):
 
 
 def main():
-    p = parser(__doc__, epochs=12)
+    p = parser(__doc__, epochs=12, minutes="10 min for both networks")
     p.add_argument("--data", default=None, help="folder with train/ and validation/ (default: download)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     args = p.parse_args()

@@ -5,15 +5,31 @@ an image when given `path`. Figures are made without pyplot, so matplotlib's
 global backend and pyplot's list of open figures stay as the user left them.
 """
 
+import io
+
 import numpy as np
+
+_FIGURE = []        # the Figure class below, made on first use (matplotlib is optional)
 
 
 def _figure(figsize):
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError("plots need matplotlib: pip install 'minicnn[plot]'") from None
-    return Figure(figsize=figsize)
+    if not _FIGURE:
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            raise ImportError("plots need matplotlib: pip install 'minicnn[plot]'") from None
+
+        class ShownFigure(Figure):
+            """A matplotlib Figure that a notebook shows as the last value of a cell, even where pyplot was
+            never imported (no %matplotlib inline): IPython asks it for a PNG. Where pyplot's inline
+            backend is on, IPython's own Figure printer answers first, so it is shown once."""
+
+            def _repr_png_(self):
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=100)
+                return buffer.getvalue()
+        _FIGURE.append(ShownFigure)
+    return _FIGURE[0](figsize=figsize)
 
 
 def _finish(fig, path):
@@ -31,9 +47,9 @@ def plot_history(history, path=None, title=None):
     for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
         for prefix, style in (("", "-"), ("val_", "--")):
             values = logs.get(prefix + metric)
-            if values:
+            if values:             # a marker on each epoch, so that a run of one epoch shows its point
                 ax.plot(range(every[prefix], every[prefix] * len(values) + 1, every[prefix]), values, style,
-                        label=prefix + metric)
+                        marker="o" if len(values) < 30 else None, markersize=3, label=prefix + metric)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

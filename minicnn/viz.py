@@ -212,12 +212,19 @@ def feature_maps(model, image, layers=None, path=None, maps_per_layer=8):
     return _finish(fig, path)
 
 
-def misclassified(model, dataset, n=16, path=None, batch_size=32):
-    """A grid of up to n images the model gets wrong, each titled true -> predicted."""
-    logits = model.predict(dataset, batch_size)
-    predicted = (logits[:, 0] > 0).astype(np.int64) if logits.shape[1] == 1 else logits.argmax(axis=1)
+def misclassified(model, dataset, n=16, path=None, batch_size=32, predicted=None):
+    """A grid of up to n images the model gets wrong, each titled true -> predicted. `predicted` (class
+    indices) gives the predictions to show, such as those a report counted (averaged over mirror images,
+    say); by default the model's own on the images as they are."""
+    if predicted is None:
+        logits = model.predict(dataset, batch_size)
+        predicted = (logits[:, 0] > 0).astype(np.int64) if logits.shape[1] == 1 else logits.argmax(axis=1)
+    predicted = np.asarray(predicted).reshape(-1)
+    if predicted.shape != (len(dataset),):
+        raise ValueError(f"misclassified: predicted must hold one class per image ({len(dataset)}), "
+                         f"got shape {predicted.shape}")
     wrong = np.flatnonzero(predicted != dataset.labels)[:n]
-    names = dataset.class_names or [str(k) for k in range(max(2, logits.shape[1]))]
+    names = dataset.class_names or [str(k) for k in range(max(2, int(predicted.max(initial=1)) + 1))]
     rows, cols = _grid(max(len(wrong), 1))
     fig = _figure((2.0 * cols, 2.2 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())

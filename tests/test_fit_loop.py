@@ -249,10 +249,10 @@ def test_a_validation_split_of_data_with_one_class_only_does_not_warn():
 
 
 def test_the_progress_bar_counts_batches_and_shows_the_running_numbers(monkeypatch, capsys):
-    tqdm_auto = pytest.importorskip("tqdm.auto")
+    tqdm_std = pytest.importorskip("tqdm.std")
     bars = []
 
-    class RecordingBar(tqdm_auto.tqdm):
+    class RecordingBar(tqdm_std.tqdm):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.postfixes = []
@@ -262,7 +262,7 @@ def test_the_progress_bar_counts_batches_and_shows_the_running_numbers(monkeypat
             self.postfixes.append(dict(ordered_dict or {}, **kwargs))
             super().set_postfix(ordered_dict, refresh=refresh, **kwargs)
 
-    monkeypatch.setattr(tqdm_auto, "tqdm", RecordingBar)
+    monkeypatch.setattr(tqdm_std, "tqdm", RecordingBar)
     monkeypatch.setattr(console, "interactive", lambda: True)
     x, y = data()
     history = dense_model().fit(x, y, epochs=2, batch_size=4, verbose=1)
@@ -349,12 +349,12 @@ def test_class_weight_with_a_model_returning_one_logit_per_image():
 
 def test_the_progress_bar_shows_images_per_second_since_the_epoch_began(monkeypatch):
     """A stand-in clock (the time module, outside minicnn): 8 images in the 2 s after the start."""
-    tqdm_auto = pytest.importorskip("tqdm.auto")
+    tqdm_std = pytest.importorskip("tqdm.std")
     now = [100.0]
     monkeypatch.setattr(console, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
     monkeypatch.setattr(console, "interactive", lambda: True)
     shown = []
-    monkeypatch.setattr(tqdm_auto.tqdm, "set_postfix", lambda self, postfix, refresh=True: shown.append(postfix))
+    monkeypatch.setattr(tqdm_std.tqdm, "set_postfix", lambda self, postfix, refresh=True: shown.append(postfix))
     progress = console.Progress(0, 1, total_images=12, batch_size=4, verbose=1)
     now[0] = 101.0
     progress.update(4, {"loss": 0.5})

@@ -127,3 +127,16 @@ def test_optimizer_and_scheduler_refusals():
         mc.optim.lr_scheduler.StepLR(mc.optimizers.SGD([p]), step_size=1)
     with pytest.raises(ValueError, match="step_size must be a number >= 1"):
         mc.optim.lr_scheduler.StepLR(mc.optim.SGD([p]), step_size=0)
+
+
+def test_a_model_remembers_its_class_names_across_save_and_load(tmp_path):
+    model = mc.Sequential([mc.layers.Flatten(), mc.layers.Dense(2)], input_shape=(1, 2, 2))
+    model.compile("sgd", mc.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert model.class_names is None
+    data = mc.data.ImageDataset(np.zeros((4, 1, 2, 2), np.float32), np.array([0, 1, 0, 1]), ["cat", "dog"])
+    model.fit(data, epochs=1, verbose=0)
+    model.save(tmp_path / "m.npz")
+    loaded = mc.load_model(tmp_path / "m.npz")
+    assert loaded.class_names == ["cat", "dog"]
+    names = [loaded.class_names[i] for i in loaded.predict(data.images).argmax(axis=1)]
+    assert len(names) == 4 and set(names) <= {"cat", "dog"}

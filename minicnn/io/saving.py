@@ -140,6 +140,8 @@ def save_model(model, path, architecture):
     if not model.built:
         raise ValueError("save: the model has no weights yet; call it on a batch or pass input_shape first")
     spec = {"format": architecture.pop("format"), "version": VERSION, **architecture}
+    if getattr(model, "class_names", None):
+        spec["class_names"] = [str(name) for name in model.class_names]
     if model.loss is not None:          # compiled: saved too, so evaluate works right after load_model
         for kind, obj, registry in (("optimizer", model.optimizer, OPTIMIZER_TYPES), ("loss", model.loss, LOSS_TYPES)):
             if not _registered(obj, registry):

@@ -56,7 +56,7 @@ class Progress:
         self.bar = None
         self.images, self.start = 0, time.perf_counter()
         if verbose == 1 and interactive():
-            from tqdm.auto import tqdm
+            tqdm = _bar_class()
             self.bar = tqdm(total=math.ceil(total_images / batch_size), unit="batch", leave=False,
                             desc=f"Epoch {epoch + 1}/{epochs}", dynamic_ncols=True, file=sys.stdout)
 
@@ -73,6 +73,18 @@ class Progress:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+def _bar_class():
+    """tqdm's notebook widget where ipywidgets is installed, its text bar elsewhere (tqdm.auto would warn
+    "IProgress not found" in a notebook without ipywidgets, and show no bar)."""
+    if in_a_notebook():
+        import importlib.util
+        if importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.notebook import tqdm
+            return tqdm
+    from tqdm.std import tqdm
+    return tqdm
 
 
 def interactive():

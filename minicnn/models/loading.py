@@ -16,6 +16,7 @@ def load_model(path):
         else:
             model = Sequential(layers, input_shape=spec["input_shape"], name=spec.get("name"))
     saving.set_weight_arrays(model, weights, path)
+    model.class_names = spec.get("class_names")
     if "compile" in spec:
         saving.compile_as_saved(model, spec["compile"], optimizer_state, path)
     return model.eval()         # a loaded model is for predictions: no dropout, BatchNorm's moving statistics

@@ -39,6 +39,7 @@ class Model(Layer):
         self.optimizer = self.loss = None
         self.metrics = []               # compile's metric names; compiled_metrics the objects
         self.compiled_metrics = []
+        self.class_names = None         # fit takes them from its data set; save keeps them
         self.stop_training = False
         self.history = None
         self.input_shape = None

@@ -122,6 +122,8 @@ def training_and_validation_data(x, y, validation_data, validation_split):
 
 def ready_the_model(model, train, val):
     """Weights made, the optimizer bound to them, every label checked once against the model's output."""
+    if getattr(train, "class_names", None):      # a model remembers what its outputs mean
+        model.class_names = list(train.class_names)
     if not model.built:                 # weights are made by a first pass, before the optimizer needs them
         model.build(train.images.shape[1:])
     model.optimizer.bind(model.trainable_weights)     # as they are now: layers added or frozen after compile
