@@ -3,7 +3,11 @@
 Seen from above, a scene has no "up": a parking lot is a parking lot under any
 of the 8 rotations and mirror images of the square. The model learns that
 from randomly rotated and flipped training images, and at test time averages
-its predictions over all 8 versions of each image. The network is the residual
+its predictions over all 8 versions of each image. Nor has a scene one colour:
+the photographs were taken on different days with different light, so each
+training image also gets a random brightness, white balance and saturation
+(mc.layers.RandomColorBalance); without it the network tells scenes apart by
+their photograph's colours, which a scene far away does not share. The network is the residual
 one of examples/residual.py (a first conv block, then three residual blocks).
 Tiles larger than 64 px (--image-size 128; the originals are 256) first meet a
 strided convolution that brings them to 64x64 maps.
@@ -43,10 +47,13 @@ BUFFER = 20     # image numbers between the training and the test block: wider t
 
 
 def build_model(train, image_size, classes):
-    """The residual network of examples/residual.py, with the rotations and flips of aerial views."""
+    """The residual network of examples/residual.py, with the rotations and flips of aerial views and
+    random light and colour (chosen by cross-validation inside the training block: benchmarks/ablation.py)."""
     inputs = mc.Input(shape=(3, image_size, image_size))
-    h = L.Normalization().adapt(train)(inputs)
+    h = inputs
     for layer in [L.RandomFlip("horizontal_and_vertical"), L.RandomRotate90(), L.RandomTranslation(0.1, 0.1),
+                  L.RandomColorBalance(0.2),        # on the pixels: light and colour differ from scene to scene
+                  L.Normalization().adapt(train),
                   *(strided_stem(image_size // 64) if image_size >= 128 else []), *conv_block(32)]:
         h = layer(h)
     for filters in (64, 128, 256):
@@ -94,7 +101,7 @@ def _numbers(dataset):
 
 
 def main():
-    p = parser(__doc__, epochs=36)
+    p = parser(__doc__, epochs=36, minutes="10 min")
     p.add_argument("--data", default=None, help="folder with one subfolder per class (default: download)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     p.add_argument("--split", choices=("blocks", "random"), default="blocks",
