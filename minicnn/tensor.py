@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from . import autograd, random
-from .backend import backend_of, get_backend
+from .backend import backend_of, device, get_backend
 
 DEFAULT_DTYPE = np.dtype("float32")
 
@@ -58,7 +58,8 @@ class Tensor:
 
     @property
     def device(self):
-        return self.backend.name
+        """Where the numbers live: "cpu" or "gpu", a minicnn.device (a str with PyTorch's .type)."""
+        return device(self.backend.name)
 
     @property
     def xp(self):
@@ -71,7 +72,7 @@ class Tensor:
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
-        return f"tensor({body}, dtype={self.dtype}, device={self.device!r}{grad})"
+        return f"tensor({body}, dtype={self.dtype}, device={self.backend.name!r}{grad})"
 
     # --- a tensor as a Python value (PyTorch's rules) ---
     def __len__(self):

@@ -468,6 +468,7 @@ def test_tensor_idioms_of_pytorch_tutorials():
     assert mc.ones(1, 3, 1).squeeze(0).shape == tuple(torch.ones(1, 3, 1).squeeze(0).shape)
     assert f"{m.sum():.4f}" == f"{t.sum():.4f}" and f"{m[0, 0, 1]:5.2f}" == f"{t[0, 0, 1]:5.2f}"
     assert m.double().dtype == np.float64 and m.long().dtype == np.int64 and m.type(mc.float64).dtype == np.float64
+    assert m.device.type == t.device.type == "cpu" and m.device == "cpu" and m.device.index is t.device.index is None
     assert m.to(mc.float64).dtype == np.float64 and m.float().dtype == mc.float32 and m.cpu() is m
     assert_close(mc.sum(m, 1), torch.sum(t, 1))
     assert_close(mc.sum(m, dim=(0, 2), keepdim=True), torch.sum(t, dim=(0, 2), keepdim=True))
