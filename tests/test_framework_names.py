@@ -140,3 +140,11 @@ def test_a_model_remembers_its_class_names_across_save_and_load(tmp_path):
     assert loaded.class_names == ["cat", "dog"]
     names = [loaded.class_names[i] for i in loaded.predict(data.images).argmax(axis=1)]
     assert len(names) == 4 and set(names) <= {"cat", "dog"}
+
+
+def test_saving_a_model_compiled_with_a_pytorch_style_optimizer_says_what_to_do(tmp_path):
+    model = mc.Sequential([mc.layers.Flatten(), mc.layers.Dense(2)], input_shape=(1, 2, 2))
+    model.compile(mc.optim.SGD(model.parameters(), lr=0.1), mc.losses.SparseCategoricalCrossentropy(True))
+    with pytest.raises(ValueError, match=r"minicnn.optim.SGD is PyTorch's form.*mc.optimizers.SGD"):
+        model.save(tmp_path / "m.npz")
+    model.save_weights(tmp_path / "w.npz")

@@ -144,6 +144,10 @@ def save_model(model, path, architecture):
         spec["class_names"] = [str(name) for name in model.class_names]
     if model.loss is not None:          # compiled: saved too, so evaluate works right after load_model
         for kind, obj, registry in (("optimizer", model.optimizer, OPTIMIZER_TYPES), ("loss", model.loss, LOSS_TYPES)):
+            if not _registered(obj, registry) and type(obj).__module__ == "minicnn.optim":
+                raise ValueError(f"save: the optimizer minicnn.optim.{type(obj).__name__} is PyTorch's form, for "
+                                 f"hand-written loops, and is not saved with a model: compile with "
+                                 f"mc.optimizers.{type(obj).__name__}, or save model.state_dict() with minicnn.save")
             if not _registered(obj, registry):
                 raise ValueError(f"save: the {kind} {type(obj).__name__} is a class of your own, which load_model "
                                  f"could not rebuild: compile with one of minicnn's ({', '.join(sorted(registry))}), "
