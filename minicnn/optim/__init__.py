@@ -32,6 +32,11 @@ class _OneGroup:
     def _group(self, **settings):
         self.param_groups[0].update(params=self.params, **settings)
 
+    def bind(self, params):
+        super().bind(params)
+        self.param_groups[0]["params"] = self.params        # compile and fit bind: the group follows
+        return self
+
     def __repr__(self):
         settings = "".join(f"    {k}: {v}\n" for k, v in self.param_groups[0].items() if k != "params")
         return f"{type(self).__name__} (\nParameter Group 0\n{settings})"
