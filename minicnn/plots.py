@@ -5,31 +5,34 @@ an image when given `path`. Figures are made without pyplot, so matplotlib's
 global backend and pyplot's list of open figures stay as the user left them.
 """
 
+import functools
 import io
 
 import numpy as np
 
-_FIGURE = []        # the Figure class below, made on first use (matplotlib is optional)
+
+@functools.cache
+def _figure_class():
+    """The Figure class below, made on first use (matplotlib is optional)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install 'minicnn[plot]'") from None
+
+    class ShownFigure(Figure):
+        """A matplotlib Figure that a notebook shows as the last value of a cell, even where pyplot was
+        never imported (no %matplotlib inline): IPython asks it for a PNG. Where pyplot's inline
+        backend is on, IPython's own Figure printer answers first, so it is shown once."""
+
+        def _repr_png_(self):
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+    return ShownFigure
 
 
 def _figure(figsize):
-    if not _FIGURE:
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
-            raise ImportError("plots need matplotlib: pip install 'minicnn[plot]'") from None
-
-        class ShownFigure(Figure):
-            """A matplotlib Figure that a notebook shows as the last value of a cell, even where pyplot was
-            never imported (no %matplotlib inline): IPython asks it for a PNG. Where pyplot's inline
-            backend is on, IPython's own Figure printer answers first, so it is shown once."""
-
-            def _repr_png_(self):
-                buffer = io.BytesIO()
-                self.savefig(buffer, format="png", dpi=100)
-                return buffer.getvalue()
-        _FIGURE.append(ShownFigure)
-    return _FIGURE[0](figsize=figsize)
+    return _figure_class()(figsize=figsize)
 
 
 def _finish(fig, path):

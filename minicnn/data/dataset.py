@@ -44,9 +44,14 @@ class ImageDataset:
         return ImageDataset(self.images[indices], labels, self.class_names, paths)
 
 
+def in_batches(data):
+    """Whether data already comes in batches (mc.data.Batches, defined after this module, which it uses)."""
+    return hasattr(data, "on") and hasattr(data, "image_count")
+
+
 def as_dataset(x, y=None, name="x"):
     """Arrays, tensors or a dataset, as an ImageDataset (a data set in batches, mc.data.Batches, as it is)."""
-    if isinstance(x, ImageDataset) or (hasattr(x, "on") and hasattr(x, "image_count")):
+    if isinstance(x, ImageDataset) or in_batches(x):
         if y is not None:
             raise ValueError(f"{name} is a dataset, which holds its labels: do not pass y as well")
         return x
@@ -62,7 +67,7 @@ def batches(dataset, batch_size, device, shuffle=False):
     as uint8 (4x less to copy) and become float32 there. A data set already in batches
     (mc.data.Batches, Keras' datasets) gives its own, whatever batch_size and shuffle say.
     """
-    if hasattr(dataset, "on") and hasattr(dataset, "image_count"):
+    if in_batches(dataset):
         yield from dataset.on(device)
         return
     backend = get_backend(device)

@@ -45,7 +45,8 @@ class Model(Layer):
         self.input_shape = None
         self.nodes = None               # the functional form's layer calls, in order
         if inputs is not None or outputs is not None:
-            self._input, self._outputs = _one_input(inputs), _outputs(outputs)
+            self._input = _one_input(inputs)
+            self._outputs, self._listed = _outputs(outputs), isinstance(outputs, (list, tuple))
             self.nodes = graph(self._input, self._outputs)
             self.input_shape = self._input.shape[1:]
             names = [layer.name for _, layer in self.children()]
@@ -67,7 +68,7 @@ class Model(Layer):
 
     @property
     def _several_outputs(self):
-        return self.nodes is not None and self._outputs.several
+        return self.nodes is not None and self._listed
 
     # --- what a subclass writes ---
     def forward(self, x):
@@ -260,21 +261,12 @@ def _one_input(inputs):
 
 
 def _outputs(outputs):
-    """Model(outputs=...): one symbolic tensor, or a list of them (the model then returns a list)."""
-    several = isinstance(outputs, (list, tuple))
-    listed = list(outputs) if several else [outputs]
+    """Model(outputs=...): one symbolic tensor, or a list of them (the model then returns a list), as a list."""
+    listed = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     if not listed or not all(isinstance(o, Symbolic) for o in listed):
         raise TypeError(f"Model(inputs, outputs) takes the symbolic tensor(s) the layers made from the input, "
                         f"got {outputs!r}")
-    return _Outputs(listed, several)
-
-
-class _Outputs(list):
-    """The symbolic outputs, remembering whether they were given as a list."""
-
-    def __init__(self, outputs, several):
-        super().__init__(outputs)
-        self.several = several
+    return listed
 
 
 def _print_totals(model, print_fn):

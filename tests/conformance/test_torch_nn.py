@@ -513,3 +513,29 @@ def test_module_zero_grad_freezing_and_training_flag():
     assert net.training and not net.train(mode=False).training and not net.bn.training
     net.fc = nn.Linear(net.fc.in_features, 5)           # replacing the head, as fine-tuning tutorials do
     assert net(mc.randn(1, 3, 12, 12)).shape == (1, 5) and any(p is net.fc.weight for p in net.parameters())
+
+
+def test_neighbours_float64_views_and_a_module_used_twice():
+    """float64 inputs keep their dtype through F's losses and layers; transposed views give the same
+    numbers as their copies; a module called twice adds both calls' gradients, as in PyTorch."""
+    rng = np.random.default_rng(5)
+    x64 = rng.normal(size=(4, 3)).astype(np.float64)
+    y = np.array([0, 2, 1, 2])
+    mine = F.cross_entropy(mc.tensor(x64, dtype=np.float64), mc.tensor(y))
+    theirs = TF.cross_entropy(torch.tensor(x64), torch.tensor(y))
+    assert mine.dtype == np.float64 and theirs.dtype == torch.float64
+    assert_close(mine, theirs, 1e-12, 1e-12)
+    images = rng.normal(size=(2, 3, 6, 6)).astype(np.float32)
+    view = mc.tensor(images).permute(0, 1, 3, 2)                    # a transposed view, not contiguous
+    assert_close(F.max_pool2d(view, 2), TF.max_pool2d(torch.tensor(images).permute(0, 1, 3, 2), 2))
+    assert_close(F.avg_pool2d(view, 3, 1, 1), TF.avg_pool2d(torch.tensor(images).permute(0, 1, 3, 2), 3, 1, 1),
+                 1e-5, 1e-6)
+    shared, twin = nn.Linear(3, 3), torch.nn.Linear(3, 3)
+    _torch_copy_of([(shared, twin)])
+    a = rng.normal(size=(2, 3)).astype(np.float32)
+    shared(shared(mc.tensor(a))).sum().backward()
+    twin(twin(torch.tensor(a))).sum().backward()
+    assert_close(shared.weight.grad, twin.weight.grad, 1e-5, 1e-6, "weight used twice")
+    assert_close(shared.bias.grad, twin.bias.grad, 1e-5, 1e-6, "bias used twice")
+    empty = F.cross_entropy(mc.zeros(0, 3), mc.tensor(np.zeros(0, np.int64)))       # an empty batch: NaN, as PyTorch
+    assert np.isnan(empty.item()) and torch.isnan(TF.cross_entropy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)))
