@@ -13,7 +13,7 @@ set during the steps, warm-up included, less the resident set just before them);
 minicnn and PyTorch processes alternate,
 three times each, with the same thread count. Rates are given as images/s, GFLOP/s
 and the share of the float32 matrix-product rate NumPy sustains here,
-measured in the same run. Then a per-op breakdown of minicnn's training step
+measured in the same run. Then where minicnn's training step spends its time (profile_step.py)
 and how time per image scales with batch size and image side.
 """
 
@@ -48,8 +48,6 @@ def peak_rss_bytes():
 def worker(spec):
     """Time `steps` steps of one configuration; print a JSON line."""
     import models
-    if spec["mode"] == "breakdown":
-        return breakdown(spec)
     framework, name, batch_size, mode = spec["framework"], spec["model"], spec["batch"], spec["mode"]
     side, outputs = spec.get("side", 64), models.MODELS[name]
     if framework == "torch":
@@ -170,99 +168,13 @@ def summarize(results, name, batch, mode, gflops_ref):
     return row
 
 
-class OpTimer:
-    """Self time per category: a region's time excludes the timed regions nested in it."""
-
-    def __init__(self):
-        self.totals, self.stack = {}, []
-
-    def region(self, category, fn):
-        def timed(*args, **kwargs):
-            self.stack.append(0.0)
-            start = time.perf_counter()
-            try:
-                result = fn(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - start
-                nested = self.stack.pop()
-                self.totals[category] = self.totals.get(category, 0.0) + elapsed - nested
-                if self.stack:
-                    self.stack[-1] += elapsed
-            return result
-        return timed
-
-    def op(self, category, fn):
-        """Time an op and, later, its backward closure under the same category."""
-        def timed(*args, **kwargs):
-            out = self.region(category, fn)(*args, **kwargs)
-            tensor = out[0] if isinstance(out, tuple) else out
-            if getattr(tensor, "_backward", None) is not None:
-                tensor._backward = self.region(category, tensor._backward)
-            return out
-        return timed
-
-
-def _get(obj, name):
-    return obj[name] if isinstance(obj, dict) else obj.__dict__[name] if isinstance(obj, type) else getattr(obj, name)
-
-
-def _set(obj, name, value):
-    if isinstance(obj, dict):
-        obj[name] = value
-    else:
-        setattr(obj, name, value)
-
-
-def breakdown(spec):
-    """Where a minicnn training step spends its time (CATSDOGS-64, batch 32), by instrumenting the ops.
-    Runs in a worker; prints the milliseconds per step of each part as a JSON line."""
-    import models
-    import minicnn as mc
-    mc.set_num_threads(spec["threads"])
-    from minicnn.ops import conv, pool
-    timer = OpTimer()
-    backend = mc.get_backend("cpu")
-    F = mc.functional
-    patches = [(backend, "matmul", timer.region("matrix products", backend.matmul))]
-    for module in (conv, pool):
-        patches += [(module, "im2col", timer.region("im2col", module.im2col)),
-                    (module, "col2im", timer.region("col2im", module.col2im))]
-    for name, category in [("conv2d", "convolution: flips, transposes, bias"), ("max_pool2d", "pooling"),
-                           ("dropout", "dropout")]:
-        patches.append((F, name, timer.op(category, getattr(F, name))))
-    patches.append((mc.layers.activations.ACTIVATIONS, "relu", timer.op("activations", F.relu)))
-    patches.append((mc.layers.activations.IN_PLACE, "relu", timer.op("activations", F.relu_)))
-    for loss in (mc.losses.BinaryCrossentropy, mc.losses.SparseCategoricalCrossentropy):
-        patches.append((loss, "function", staticmethod(timer.op("loss", loss.function))))
-    patches.append((mc.optimizers.Optimizer, "step", timer.region("optimizer", mc.optimizers.Optimizer.step)))
-    originals = [(obj, name, _get(obj, name)) for obj, name, _ in patches]
-    try:
-        for obj, name, value in patches:
-            _set(obj, name, value)
-        _, train_step, _ = models.minicnn_model(1)       # built here, so its layers pick up the timed ops
-        x, y = models.batch("minicnn", 1, 32)
-        train_step(x, y)
-        timer.totals.clear()
-        start = time.perf_counter()
-        for _ in range(spec["steps"]):
-            train_step(x, y)
-        whole = time.perf_counter() - start
-    finally:
-        for obj, name, value in originals:
-            _set(obj, name, value)
-    totals = dict(timer.totals)
-    totals["autograd, Tensor arithmetic, other"] = whole - sum(totals.values())
-    print(json.dumps({name: seconds / spec["steps"] for name, seconds in totals.items()}))
-
-
 def breakdown_table(args, lines):
-    totals = measure({"framework": "minicnn", "mode": "breakdown", "steps": args.steps, "threads": os.cpu_count()})
-    whole = sum(totals.values())
-    lines.append("| part of a CATSDOGS-64 training step, batch 32 | ms per step | share |")
-    lines.append("|---|---|---|")
-    for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {name} | {seconds * 1e3:.1f} | {seconds / whole:.0%} |")
-    print("\n".join(lines[-len(totals) - 2:]), flush=True)
+    """profile_step.py's table: where a CATSDOGS-64 training step's time goes, at batch 32."""
+    command = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile_step.py"),
+               "--batch", "32"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()
+    lines += out
+    print("\n".join(out), flush=True)
 
 
 def scaling(args, lines):

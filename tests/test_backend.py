@@ -28,8 +28,11 @@ def test_split_work_covers_every_index_once(n, threads, size):
     cpu.split_work(record, n, size)
     assert sorted(i for start, stop, _ in seen for i in range(start, stop)) == list(range(n))
     assert len({thread for _, _, thread in seen}) <= max(1, min(threads, n))      # at most one per core
-    # one share per thread, or more for large work (each op's temporaries stay small)
-    assert len(seen) == max(1, min(n, max(min(threads, n), -(-size // cpu.max_share))))
+    # one share per thread, or more for large work (each op's temporaries stay small), and as many
+    # for every thread unless there are fewer indices than that
+    used = max(1, min(threads, n)) if size >= cpu.min_parallel_size else 1
+    wanted = max(used, -(-size // cpu.max_share))
+    assert len(seen) == max(1, n) or (len(seen) % used == 0 and wanted <= len(seen) < wanted + used)
 
 
 def test_split_work_runs_small_work_on_one_thread():

@@ -67,9 +67,10 @@ class NumpyBackend(Backend):
     def matmul(self, a, b):
         """a @ b for 2-D a and b, in blocks shared between minicnn's threads, the BLAS on one thread.
 
-        A wide product is cut into blocks of `block` columns; a long one (few
-        columns, many summed terms: a weight gradient) into blocks of terms,
-        whose partial products are then added in order. The blocks do not depend
+        A wide product is cut into blocks of `block` columns, a tall one into
+        blocks of rows; a long one (few columns, many summed terms: a weight
+        gradient) into blocks of terms, whose partial products are then added
+        in order. The blocks do not depend
         on the thread count, so neither does any result, bit for bit.
         """
         if a.ndim != 2 or b.ndim != 2 or a.shape[0] * b.shape[1] * a.shape[1] < self.blocked_work:
@@ -77,14 +78,18 @@ class NumpyBackend(Backend):
                 return np.matmul(a, b)
         rows, inner, columns = a.shape[0], a.shape[1], b.shape[1]
         with _blas_on_one_thread():
-            if columns >= 2 * self.block:
+            if columns >= 2 * self.block or rows >= 2 * self.block:
                 out = self.empty((rows, columns), np.result_type(a, b))
+                by_columns = columns >= 2 * self.block
 
                 def wide(start, stop):
                     for k in range(start, stop):
                         part = slice(k * self.block, (k + 1) * self.block)
-                        np.matmul(a, b[:, part], out=out[:, part])
-                self.split_work(wide, -(-columns // self.block), out.size * 8)
+                        if by_columns:
+                            np.matmul(a, b[:, part], out=out[:, part])
+                        else:
+                            np.matmul(a[part], b, out=out[part])
+                self.split_work(wide, -(-(columns if by_columns else rows) // self.block), out.size * 8)
                 return out
             blocks = -(-inner // self.block)
             partials = [None] * blocks
@@ -105,18 +110,20 @@ class NumpyBackend(Backend):
         copy then moves runs of OW*N neighbouring numbers rather than rows of OW (NumPy pays for every
         run, and for a 16-pixel-wide map that costs more than the copying), and the convolution's output
         comes out (F, OH, OW, N) in memory, the order the next layer reads. Tensors still show
-        (N, C, H, W). Each thread copies the windows of its own share of the channels."""
+        (N, C, H, W). The threads pad shares of the channels, then copy shares of the (channel, kernel
+        offset) pairs: an RGB image has only 3 channels, but 27 such pairs."""
         n, c = x.shape[0], x.shape[1]
         (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_size
+        images = _batch_last(self, x, pads, pad_value)
         cols = self.empty((c, kh, kw, oh, ow, n), x.dtype)
 
-        def fill(start, stop):      # channels start..stop-1, padded one share at a time
-            images = _batch_last(self, x[:, start:stop, ...], pads, pad_value)
-            for i in range(kh):
-                for j in range(kw):
-                    rows, columns = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-                    cols[start:stop, i, j, ...] = images[:, rows, columns, :]
-        self.split_work(fill, c, cols.size)
+        def fill(start, stop):      # pairs start..stop-1, numbered offset by offset: pair = offset * C + channel
+            for offset in range(start // c, -(-stop // c)):
+                first, last = max(start - offset * c, 0), min(stop - offset * c, c)
+                (i, j) = divmod(offset, kw)
+                rows, columns = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+                cols[first:last, i, j, ...] = images[first:last, rows, columns, :]
+        self.split_work(fill, c * kh * kw, cols.size)
         return cols
 
     def col2im(self, cols, x_shape, stride):
@@ -146,9 +153,8 @@ class NumpyBackend(Backend):
     def relu_grad(self, out, g):
         g_x = self.empty_like(g)
 
-        def mask(start, stop):
-            positive = (_channels(out, start, stop) > 0).astype(g.dtype)
-            np.multiply(_channels(g, start, stop), positive, out=_channels(g_x, start, stop))
+        def mask(start, stop):      # g times a boolean mask: NumPy casts it inside the loop, one pass fewer
+            np.multiply(_channels(g, start, stop), _channels(out, start, stop) > 0, out=_channels(g_x, start, stop))
         self.split_work(mask, _channel_count(g), g.size)
         return g_x
 
@@ -237,10 +243,12 @@ class NumpyBackend(Backend):
         so results do not depend on it. fn must not call split_work itself: a
         worker would wait for its own pool.
         """
-        threads = min(self.threads, n) if size >= self.min_parallel_size else 1
+        threads = max(1, min(self.threads, n)) if size >= self.min_parallel_size else 1
         # Large work is cut finer than one share per thread: an op's temporaries then stay small
-        # enough for glibc to reuse their memory instead of mapping it afresh every step.
-        shares = max(1, min(n, max(threads, -(-size // self.max_share))))
+        # enough for glibc to reuse their memory instead of mapping it afresh every step. The
+        # shares are a multiple of the threads, so that each thread gets as many.
+        rounds = max(1, -(-size // (self.max_share * threads)))
+        shares = max(1, min(n, threads * rounds))
         bounds = [n * k // shares for k in range(shares + 1)]
         if threads <= 1:
             for start, stop in zip(bounds[:-1], bounds[1:]):
@@ -258,11 +266,17 @@ class NumpyBackend(Backend):
 
 def _batch_last(backend, x, pads, value):
     """x (N, C, H, W) framed by `value` ((top, bottom), (left, right) rows and columns), as a new
-    array laid out (C, H, W, N)."""
+    array laid out (C, H, W, N), one share of the channels a thread."""
     (top, bottom), (left, right) = pads
     n, c, h, w = x.shape
-    out = backend.full((c, h + top + bottom, w + left + right, n), value, x.dtype)
-    out[:, top:top + h, left:left + w, :] = np.permute_dims(x, (1, 2, 3, 0))
+    out = backend.empty((c, h + top + bottom, w + left + right, n), x.dtype)
+
+    def frame(start, stop):
+        part = out[start:stop]
+        if top or bottom or left or right:
+            part[:, :top], part[:, top + h:], part[:, :, :left], part[:, :, left + w:] = value, value, value, value
+        part[:, top:top + h, left:left + w, :] = np.permute_dims(x[:, start:stop], (1, 2, 3, 0))
+    backend.split_work(frame, c, out.size)
     return out
 
 

@@ -1,0 +1,32 @@
+"""The benchmark scripts still run against the library (they are not tests of speed: nothing here is timed)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks")
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, os.path.join(BENCHMARKS, script), *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("model", ["catsdogs", "aerial", "cats96"])
+def test_profile_step_accounts_for_the_whole_step(model):
+    done = run("profile_step.py", "--model", model, "--batch", "2", "--steps", "2", "--skip", "1")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| ") and "ms" not in line
+            and "---" not in line]
+    shares = [float(row[3].strip().rstrip("%")) for row in rows]
+    assert {row[1].strip() for row in rows} >= {"matrix products", "im2col / col2im", "pooling"}
+    assert abs(sum(shares) - 100) <= len(shares)          # the parts add up to the step (each share rounded)
+    assert "sgemm peak" in done.stdout
+
+
+def test_step_time_runs():
+    done = run("step_time.py", "--batch", "2", "--steps", "3", "--skip", "1")
+    assert done.returncode == 0, done.stderr
+    assert "median" in done.stdout
