@@ -150,14 +150,17 @@ def test_max_pool_of_tiling_windows_and_its_gradient(k, n, c, tiles, ties, batch
 @given(rows=st.integers(1, 40), inner=st.integers(1, 300), columns=st.integers(1, 300), threads=st.integers(1, 3),
        data=st.data())
 def test_the_blocked_matrix_product(rows, inner, columns, threads, data):
+    """Blocks of columns, of rows and of summed terms, each with the bias and ReLU added block by block."""
     a = data.draw(arrays(np.float32, (rows, inner), elements=values))
     b = data.draw(arrays(np.float32, (inner, columns), elements=values))
+    bias = data.draw(st.none() | arrays(np.float32, (rows,), elements=values))
+    relu = data.draw(st.booleans())
     saved = cpu.block, cpu.blocked_work
     cpu.block, cpu.blocked_work = 16, 1            # blocks of 16 columns or terms, even for small products
     try:
         with shared_between_threads(threads):
-            fast = cpu.matmul(a, b)
+            fast = cpu.matmul(a, b, bias, relu)
     finally:
         cpu.block, cpu.blocked_work = saved
-    expected = plain.matmul(a, b)
+    expected = plain.matmul(a, b, bias, relu)
     np.testing.assert_allclose(fast, expected, rtol=1e-4, atol=1e-4 * np.sqrt(inner) * 16)

@@ -10,6 +10,7 @@ from scipy import signal
 
 import minicnn as mc
 from helpers import arrays, float32_close, on
+from minicnn.ops.conv import conv2d_relu
 from reference import conv2d_loop, conv2d_scipy
 
 F = mc.F
@@ -119,6 +120,34 @@ def test_conv1d_matches_scipy(device, data):
                                for ch in range(c))[::stride] for o in range(f)] for n in range(2)])
     assert y.dtype == np.float32
     float32_close(y.numpy(), expected, magnitude)
+
+
+@given(case=conv_cases(), with_nan=st.booleans())
+def test_conv2d_relu_is_relu_of_conv2d_bit_for_bit(device, case, with_nan):
+    """What Conv2D(activation="relu") runs: the fused op, against the two ops it replaces, in values
+    and in every gradient (also with a NaN in the input, which both keep)."""
+    x, w, b, stride, padding, *_ = case
+    if with_nan:
+        x = x.copy()
+        x.flat[0] = np.nan
+    results = []
+    for fused in (True, False):
+        inputs = [on(device, x, requires_grad=True), on(device, w, requires_grad=True)]
+        inputs.append(None if b is None else on(device, b, requires_grad=True))
+        y = conv2d_relu(*inputs, stride, padding) if fused else F.relu(F.conv2d(*inputs, stride, padding))
+        g = np.arange(y.size, dtype=np.float32).reshape(y.shape) % 5 - 2
+        y.backward(on(device, g))
+        results.append([y.numpy()] + [t.grad.numpy() for t in inputs if t is not None])
+    for fused, plain in zip(*results):
+        np.testing.assert_array_equal(fused, plain)
+
+
+def test_conv2d_layer_with_relu_runs_the_fused_op():
+    x = mc.tensor(np.random.default_rng(0).normal(size=(1, 1, 5, 5)).astype(np.float32))
+    layer = mc.layers.Conv2D(2, 3, activation="relu")
+    out = layer(x)
+    assert out._parents[0] is x          # one op from the input to the ReLU's output, not two
+    np.testing.assert_array_equal(out.numpy(), F.relu(F.conv2d(x, layer.kernel, layer.bias)).numpy())
 
 
 # --- gradients ---

@@ -102,9 +102,15 @@ class Backend:
         np.add.at(result, host_parts if isinstance(index, tuple) else host_parts[0], self.to_host(values))
         target[...] = self.from_host(result)
 
-    def matmul(self, a, b):
-        """a @ b. (The CPU backend shares large products between its threads.)"""
-        return self.xp.matmul(a, b)
+    def matmul(self, a, b, bias=None, relu=False):
+        """a @ b, plus `bias` (one value per row of the product) if given, then its ReLU if `relu`: a
+        layer's whole output in one call, so that a backend can add and clip each block of the product
+        while it is still in the cache. (The CPU backend does, and shares large products between its
+        threads.)"""
+        out = self.xp.matmul(a, b)
+        if bias is not None:
+            out += self.xp.reshape(bias, (-1, 1))
+        return self.relu(out, out) if relu else out
 
     # --- the heavy steps of a CNN, written plainly: the maths on whole arrays, once ---
     # The CPU backend overrides each with a faster version that gives the same numbers

@@ -64,18 +64,27 @@ class NumpyBackend(Backend):
         out = self._buffer(tuple(array.shape[i] for i in order), array.dtype)
         return np.permute_dims(out, tuple(np.argsort(order)))
 
-    def matmul(self, a, b):
-        """a @ b for 2-D a and b, in blocks shared between minicnn's threads, the BLAS on one thread.
+    def matmul(self, a, b, bias=None, relu=False):
+        """base.py's matmul for 2-D a and b, in blocks shared between minicnn's threads, the BLAS on one
+        thread; bias and ReLU applied to each block as soon as it is computed, while it is in the cache.
 
         A wide product is cut into blocks of `block` columns, a tall one into
         blocks of rows; a long one (few columns, many summed terms: a weight
         gradient) into blocks of terms, whose partial products are then added
-        in order. The blocks do not depend
-        on the thread count, so neither does any result, bit for bit.
+        in order. The blocks do not depend on the thread count, so neither does
+        any result, bit for bit.
         """
+        bias = None if bias is None else np.reshape(bias, (-1, 1))
+
+        def finish(block, rows=slice(None)):        # block: rows `rows` of the product, computed
+            if bias is not None:
+                block += bias[rows]
+            if relu:
+                np.maximum(block, 0.0, out=block)   # keeps NaN as NaN, as relu does
+            return block
         if a.ndim != 2 or b.ndim != 2 or a.shape[0] * b.shape[1] * a.shape[1] < self.blocked_work:
             with _blas_on_one_thread():
-                return np.matmul(a, b)
+                return finish(np.matmul(a, b))
         rows, inner, columns = a.shape[0], a.shape[1], b.shape[1]
         with _blas_on_one_thread():
             if columns >= 2 * self.block or rows >= 2 * self.block:
@@ -86,9 +95,9 @@ class NumpyBackend(Backend):
                     for k in range(start, stop):
                         part = slice(k * self.block, (k + 1) * self.block)
                         if by_columns:
-                            np.matmul(a, b[:, part], out=out[:, part])
+                            finish(np.matmul(a, b[:, part], out=out[:, part]))
                         else:
-                            np.matmul(a[part], b, out=out[part])
+                            finish(np.matmul(a[part], b, out=out[part]), part)
                 self.split_work(wide, -(-(columns if by_columns else rows) // self.block), out.size * 8)
                 return out
             blocks = -(-inner // self.block)
@@ -102,7 +111,7 @@ class NumpyBackend(Backend):
             out = partials[0]
             for partial in partials[1:]:
                 out += partial
-            return out
+            return finish(out)
 
     # --- the heavy steps, overriding base.py's plain versions: the same numbers, on every core ---
     def im2col(self, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):

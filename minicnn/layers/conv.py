@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import functional as F
+from ..ops.conv import conv2d_relu
 from ..ops.im2col import pair
 from .activations import activation_function, activation_name
 from .base import Layer, check_positive
@@ -61,6 +62,8 @@ class Conv2D(Layer):
         if x.ndim != 4 or x.shape[1] != kernel.shape[1]:
             check_channels_first("Conv2D", x.shape)
             raise ValueError(f"Conv2D was built for {kernel.shape[1]} input channels, got input of shape {x.shape}")
+        if self.activation == "relu":       # one op: bias and ReLU on each block of the product
+            return conv2d_relu(x, kernel, self.params.get("bias"), self.strides, self.padding)
         y = F.conv2d(x, kernel, self.params.get("bias"), self.strides, self.padding)
         return y if self.function is None else self.function(y)
 

@@ -29,6 +29,17 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     stride: int or pair. padding: int, pair, "valid" or "same" (Keras).
     Returns (N, F, OH, OW) with OH = floor((H + pad_top + pad_bottom - KH) / SH) + 1.
     """
+    return _conv2d(x, weight, bias, stride, padding, relu=False)
+
+
+def conv2d_relu(x, weight, bias=None, stride=1, padding=0):
+    """relu(conv2d(...)) as one op, what Conv2D(activation="relu") computes: the backend adds the bias
+    and clips each block of the product while it is in the cache, rather than in two more passes over
+    the output; the gradient passes the ReLU first (where the output is > 0), then the convolution's."""
+    return _conv2d(x, weight, bias, stride, padding, relu=True)
+
+
+def _conv2d(x, weight, bias, stride, padding, relu):
     _check_conv_args(x, weight, bias, ndim=4, layout="(N, C, H, W)", kernel_layout="(F, C, KH, KW)")
     x = x if x.dtype == weight.dtype else x.astype(weight.dtype)   # e.g. uint8 images
     backend, xp = x.backend, x.xp
@@ -46,12 +57,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         return xp.reshape(cols, (c * kh * kw, oh * ow * n))
 
     w_flipped = xp.reshape(xp.flip(weight.data, axis=(2, 3)), (f, c * kh * kw))
-    out = backend.matmul(w_flipped, windows())                    # (F, OH*OW*N)
-    if bias is not None:
-        out += xp.reshape(bias.data, (f, 1))
+    out = backend.matmul(w_flipped, windows(), None if bias is None else bias.data, relu)     # (F, OH*OW*N)
     out = xp.permute_dims(xp.reshape(out, (f, oh, ow, n)), (3, 0, 1, 2))     # shown as (N, F, OH, OW)
 
     def backward(g):
+        if relu:
+            g = backend.relu_grad(out, g)
         g = xp.reshape(xp.permute_dims(g, (1, 2, 3, 0)), (f, oh * ow * n))
         g_x = g_weight = g_bias = None
         if weight.requires_grad:
