@@ -26,3 +26,39 @@ def test_plots_return_figures_save_on_request_and_leave_matplotlib_as_it_was(tmp
         assert matplotlib.get_backend() == "pdf" and plt.get_fignums() == open_before
     finally:
         matplotlib.use(previous)
+
+
+def test_plot_model_draws_every_layer_and_connection_of_a_functional_and_a_sequential_model(tmp_path):
+    L = mc.layers
+    inputs = mc.Input(shape=(3, 8, 8))
+    x = L.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    y = L.Conv2D(4, 1)(inputs)
+    outputs = L.Dense(2)(L.Flatten()(L.add([x, y])))
+    functional = mc.Model(inputs, outputs)
+    sequential = mc.Sequential([L.Conv2D(2, 3), L.Flatten(), L.Dense(1)], input_shape=(1, 6, 6))
+    for model in (functional, sequential):
+        path = tmp_path / f"{len(model.layers)}.png"
+        shown = mc.utils.plot_model(model, to_file=path, show_shapes=True, show_layer_names=True,
+                                    show_layer_activations=True, show_trainable=True, dpi=50)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shown is None or shown.data == path.read_bytes()      # IPython's Image of the file, where installed
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []     # no temporary left
+    texts = _plotted_texts(mc.plots._layer_graph(functional))
+    assert texts == [(None, [])] + [(name, parents) for name, parents in
+                                    [("Conv2D", [0]), ("Conv2D", [0]), ("Add", [1, 2]), ("Flatten", [3]),
+                                     ("Dense", [4])]]
+    assert mc.plots._layer_graph(sequential)[-1][1] == (None, 1)
+
+
+def _plotted_texts(rows):
+    return [(None if layer is None else type(layer).__name__, parents) for layer, _, parents in rows]
+
+
+def test_plot_model_refuses_what_it_cannot_draw_by_name(tmp_path):
+    model = mc.Sequential([mc.layers.Dense(1)], input_shape=(3,))
+    with pytest.raises(ValueError, match="rankdir must be 'TB'.*'LR'"):
+        mc.utils.plot_model(model, to_file=tmp_path / "m.png", rankdir="LR")
+    with pytest.raises(ValueError, match="expand_nested"):
+        mc.utils.plot_model(model, to_file=tmp_path / "m.png", expand_nested=True)
+    with pytest.raises(ValueError, match="not built"):
+        mc.utils.plot_model(mc.Sequential([mc.layers.Dense(1)]), to_file=tmp_path / "m.png")

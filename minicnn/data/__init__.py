@@ -6,5 +6,7 @@ from .folder import image_folder, load_image
 from .mixup import MixUp
 from .split import file_number, grouped_kfold, grouped_split, stratified_split
 
-__all__ = ["Batches", "ImageDataset", "MixUp", "as_dataset", "batches", "file_number", "grouped_kfold", "grouped_split",
-           "stratified_split", "image_folder", "load_image"]
+AUTOTUNE = -1       # tf.data.AUTOTUNE, for map(num_parallel_calls=) and prefetch(): minicnn makes batches when asked
+
+__all__ = ["AUTOTUNE", "Batches", "ImageDataset", "MixUp", "as_dataset", "batches", "file_number", "grouped_kfold",
+           "grouped_split", "stratified_split", "image_folder", "load_image"]

@@ -116,6 +116,12 @@ class Model(Layer):
         return ((layer.name, layer) for layer in layers.values())
 
     @property
+    def layers(self):
+        """The layers, in the order they are called (Keras' model.layers; minicnn has no InputLayer to
+        list first). A subclassed model: its attributes' layers, in the order they were set."""
+        return [layer for _, layer in self.children()]
+
+    @property
     def built(self):
         layers = [layer for _, layer in self.children()]
         return bool(layers) and all(layer.built for layer in layers)

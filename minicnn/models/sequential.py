@@ -10,6 +10,8 @@ from .model import Model, _print_table, _print_totals
 
 
 class Sequential(Model):
+    layers = None       # each model's own list, set in __init__ (in place of Model's computed property)
+
     def __init__(self, layers=None, input_shape=None, name=None):
         super().__init__(name=name)
         self.layers = []
