@@ -15,6 +15,7 @@ from .caller import warn_at_caller
 
 class Callback:
     model = None
+    writes_files = False    # on several ranks (mc.distributed) fit runs such a callback on rank 0 only
     params = {}     # set by fit before on_train_begin: epochs, steps, verbose, validation_freq,
     #                 metrics (the names in logs; val_ ones only in epochs that ran validation)
 
@@ -116,6 +117,7 @@ class ReduceLROnPlateau(Callback):
 
 class CSVLogger(Callback):
     """One row per epoch, "epoch,loss,accuracy,..." into a CSV file (appended to with append=True)."""
+    writes_files = True
 
     def __init__(self, filename, separator=",", append=False):
         self.filename, self.separator, self.append = str(filename), separator, append
@@ -213,6 +215,7 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save the model (atomically) after each epoch, or only when `monitor` improves."""
+    writes_files = True
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, save_weights_only=False, mode="auto"):
         self.path, self.monitor = str(path), monitor

@@ -105,8 +105,10 @@ def test_dataloader_and_tensor_dataset_refusals():
         mc.utils.data.TensorDataset(x, mc.randn(3))
     with pytest.raises(ValueError, match="batch_size should be a positive integer"):
         mc.utils.data.DataLoader(mc.utils.data.TensorDataset(x), batch_size=0)
-    with pytest.raises(NotImplementedError, match="sampler"):
-        mc.utils.data.DataLoader(mc.utils.data.TensorDataset(x), sampler=[0, 1])
+    with pytest.raises(NotImplementedError, match="batch_sampler"):
+        mc.utils.data.DataLoader(mc.utils.data.TensorDataset(x), batch_sampler=[[0, 1]])
+    with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
+        mc.utils.data.DataLoader(mc.utils.data.TensorDataset(x), sampler=[0, 1], shuffle=True)
     with pytest.raises(ValueError, match="Sum of input lengths"):
         mc.utils.data.random_split(mc.utils.data.TensorDataset(x), [2, 3])
     images = mc.data.ImageDataset(np.zeros((5, 1, 2, 2), np.uint8), np.arange(5))

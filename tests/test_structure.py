@@ -18,7 +18,7 @@ FLOORS = {
     "backend": 1, "random": 1, "autograd": 1, "callbacks": 1, "schedules": 1, "plots": 1, "metrics": 1,
     "tensor": 2, "cuda": 2,
     "ops": 3, "data": 3, "optimizers": 3, "gradcheck": 3, "tensor_functions": 3,
-    "functional": 4, "datasets": 4, "utils": 4, "optim": 4,
+    "functional": 4, "datasets": 4, "utils": 4, "optim": 4, "distributed": 4,
     "layers": 5, "losses": 5,
     "io": 6, "viz": 6,
     "models": 7,

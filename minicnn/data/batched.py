@@ -17,7 +17,7 @@ import numpy as np
 from .. import random
 from ..backend import get_backend
 from ..tensor import Tensor
-from .dataset import ImageDataset
+from .dataset import ImageDataset, share
 
 
 class Batches:
@@ -83,13 +83,15 @@ class Batches:
     def __iter__(self):
         return self.on("cpu")
 
-    def on(self, device):
-        """One pass: (images, labels) tensors on `device`, images float32 (N, C, H, W)."""
+    def on(self, device, part=(0, 1)):
+        """One pass: (images, labels) tensors on `device`, images float32 (N, C, H, W); part=(rank, ranks):
+        only that share of each batch (mc.distributed)."""
         backend = get_backend(device)
         n = len(self.dataset)
         order = self._order.permutation(n) if self.shuffle else np.arange(n)
         for start in range(0, self.image_count, self.batch_size):
             index = order[start:min(start + self.batch_size, self.image_count)]
+            index = index[share(len(index), *part)]
             x = Tensor(backend.from_host(self.dataset.images[index].astype(np.float32)), backend)
             batch = (x, self._labels(index, backend)) if self.dataset.labels is not None else (x, None)
             for function in self._maps:

@@ -60,20 +60,22 @@ def as_dataset(x, y=None, name="x"):
     return ImageDataset(x, y)
 
 
-def batches(dataset, batch_size, device, shuffle=False):
+def batches(dataset, batch_size, device, shuffle=False, order=None, part=(0, 1)):
     """(x, y) tensor pairs of up to batch_size images on `device`; x float32, y as labelled.
 
-    Shuffling uses minicnn's seeded generator. uint8 images cross to the device
-    as uint8 (4x less to copy) and become float32 there. A data set already in batches
-    (mc.data.Batches, Keras' datasets) gives its own, whatever batch_size and shuffle say.
+    Shuffling uses minicnn's seeded generator, unless `order` gives the images' order. uint8 images
+    cross to the device as uint8 (4x less to copy) and become float32 there. A data set already in
+    batches (mc.data.Batches, Keras' datasets) gives its own, whatever batch_size and shuffle say.
+    part=(rank, ranks): only share `rank` of `ranks` of each batch (mc.distributed; maybe empty).
     """
     if in_batches(dataset):
-        yield from dataset.on(device)
+        yield from dataset.on(device, part)
         return
     backend = get_backend(device)
-    order = random.generator().permutation(len(dataset)) if shuffle else np.arange(len(dataset))
+    if order is None:
+        order = random.generator().permutation(len(dataset)) if shuffle else np.arange(len(dataset))
     for start in range(0, len(dataset), batch_size):
-        index = order[start:start + batch_size]
+        index = order[start:start + batch_size][share(min(batch_size, len(dataset) - start), *part)]
         x = Tensor(backend.from_host(dataset.images[index]), backend)
         x = x if x.dtype == np.float32 else x.astype(np.float32)
         y = None
@@ -82,3 +84,11 @@ def batches(dataset, batch_size, device, shuffle=False):
             labels = labels.astype(np.float32) if labels.dtype.kind == "f" else labels.astype(np.int64)
             y = Tensor(backend.from_host(labels), backend)
         yield x, y
+
+
+def share(count, rank, ranks):
+    """The slice of range(count) that `rank` of `ranks` takes: shares that differ by one at most, the
+    first ranks the larger (NumPy's array_split)."""
+    size, extra = divmod(count, ranks)
+    start = rank * size + min(rank, extra)
+    return slice(start, start + size + (rank < extra))

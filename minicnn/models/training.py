@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from .. import distributed, random
 from ..autograd import no_grad
 from ..caller import warn_at_caller
 from ..callbacks import Callback, History
@@ -30,6 +31,10 @@ def fit(model, x, y=None, *, epochs, batch_size, validation_data, validation_spl
                         validation_data=validation_data)
     train, val = training_and_validation_data(x, y, validation_data, validation_split)
     ready_the_model(model, train, val)
+    if distributed.is_initialized():    # every rank starts from rank 0's weights, state and order
+        start_from_rank_0(model, train)
+        verbose = verbose if distributed.is_main() else 0
+        callbacks = [c for c in _callback_list(callbacks) if distributed.is_main() or not c.writes_files]
     if isinstance(train, Batches):      # a data set in batches brings its batch size, as in Keras
         batch_size = train.batch_size
     steps_per_epoch = math.ceil(train.image_count / batch_size)
@@ -59,6 +64,7 @@ def fit(model, x, y=None, *, epochs, batch_size, validation_data, validation_spl
                 if interrupted["hit"]:
                     console.print_interrupted(epoch, verbose)
                     break
+                average_moving_statistics(model)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     logs.update({f"val_{k}": v for k, v in evaluate(model, val, batch_size).items()})
                 console.print_epoch(epoch, epochs, logs, seconds, train.image_count, verbose)
@@ -71,6 +77,34 @@ def fit(model, x, y=None, *, epochs, batch_size, validation_data, validation_spl
         model.eval()
         _tell(callbacks, "on_train_end", {})         # also when training stops on an error: EarlyStopping restores
     return history
+
+
+def start_from_rank_0(model, train):
+    """Rank 0's weights, buffers and optimizer state on every rank (and its shuffling of a data set in
+    batches): from here on each rank takes the same steps."""
+    distributed.broadcast(model)
+    optimizer = model.optimizer
+    params = list(optimizer.params)
+    states = distributed.broadcast([optimizer.state.get(id(p), {}) for p in params])
+    optimizer.state = {id(p): {k: p.backend.from_host(v) if isinstance(v, np.ndarray) else v
+                               for k, v in state.items()} for p, state in zip(params, states) if state}
+    optimizer.iterations = distributed.broadcast(optimizer.iterations)
+    if isinstance(train, Batches):
+        train._order.bit_generator.state = distributed.broadcast(train._order.bit_generator.state)
+
+
+def average_moving_statistics(model):
+    """BatchNorm's moving mean and variance averaged over the ranks (each saw its own shares), before
+    validation and saving. Parameters are equal on every rank already."""
+    if distributed.is_initialized():
+        for tensor in {id(t): t for t in _buffers(model)}.values():
+            distributed.all_reduce(tensor, op="mean")
+
+
+def _buffers(layer):
+    yield from layer.buffers.values()
+    for _, sublayer in layer.children():
+        yield from _buffers(sublayer)
 
 
 def check_fit_arguments(model, *, epochs, batch_size, validation_freq, validation_data):
@@ -199,36 +233,64 @@ def _warn_if_one_class(val, train):
 
 
 def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks, weights):
-    """One pass over the shuffled batches: forward, loss, backward, optimizer step; the epoch's logs."""
+    """One pass over the shuffled batches: forward, loss, backward, optimizer step; the epoch's logs.
+
+    On several ranks (mc.distributed) each batch is the global batch: rank 0's shuffled order, every
+    rank its share of each batch (shares differ by one image at most; a share may be empty), the
+    gradients averaged in proportion to the shares, with the batch's loss and hit counts in the same
+    allreduce. So every rank takes the step one process would take on the whole batch."""
     model.train()
     loss_fn, optimizer, metrics = model.loss, model.optimizer, model.compiled_metrics
     total_loss, correct, seen = 0.0, [0.0] * len(metrics), 0
     progress = console.Progress(epoch, epochs, train.image_count, batch_size, verbose)
-    for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle)):
+    several = distributed.is_initialized()
+    order = None
+    if several and not isinstance(train, Batches):
+        order = distributed.broadcast(shuffled_order(train, shuffle) if distributed.is_main() else
+                                      np.zeros(len(train), np.int64))
+    for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle, order=order,
+                                            part=(distributed.rank(), distributed.world_size()))):
         if isinstance(train, MixUp):
             xb, yb = train.mix(xb, yb)
-        out = model(xb)
-        loss = loss_fn(yb, out, sample_weight=None if weights is None else weights(yb, out))
-        value, hits = _read(loss, [m.count_correct(yb, out) for m in metrics])
+        count = len(xb)
+        if count:
+            out = model(xb)
+            loss = loss_fn(yb, out, sample_weight=None if weights is None else weights(yb, out))
+            value, hits = _read(loss, [m.count_correct(yb, out) for m in metrics])
+        else:                           # an empty share of a small last batch: joins the allreduce only
+            loss, value, hits = None, 0.0, [0.0] * len(metrics)
+        trains = loss is not None and loss.requires_grad
+        if trains and (not several or math.isfinite(value)):
+            loss.backward()
+        if several:
+            params = list(optimizer.params)
+            total, sums = distributed.unpack_gradients(params, distributed.reduce_sums(
+                distributed.pack_gradients(params, count, [value * count] + list(hits))))
+            value, hits, count, trains = sums[0] / total, list(sums[1:]), int(total), bool(params)
         if not math.isfinite(value):
+            optimizer.zero_grad()
             raise FloatingPointError(
                 f"the loss became {value} at epoch {epoch + 1}, batch {step + 1}: training stopped and the "
                 f"weights are those after the previous batch. Lower the learning rate or check the inputs.")
-        if loss.requires_grad:          # else every layer is frozen: nothing to train, as in Keras
-            loss.backward()
+        if trains:                      # else every layer is frozen: nothing to train, as in Keras
             optimizer.step()
             optimizer.zero_grad()
-        total_loss += value * len(xb)
+        total_loss += value * count
         correct = [c + h for c, h in zip(correct, hits)]
-        seen += len(xb)
+        seen += count
         running = {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}
-        progress.update(len(xb), running)
+        progress.update(count, running)
         _tell(callbacks, "on_train_batch_end", step, running)
         if interrupted["hit"]:
             break
     progress.close()
     # seen > 0: fit refuses empty data, Ctrl-C ends after a batch
     return {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}
+
+
+def shuffled_order(train, shuffle):
+    """The order of one epoch's images, drawn as one process draws it (batches())."""
+    return random.generator().permutation(len(train)) if shuffle else np.arange(len(train))
 
 
 def _read(loss, hits):
@@ -256,11 +318,17 @@ def evaluate(model, dataset, batch_size):
     metrics = model.compiled_metrics
     total_loss, correct, seen = 0.0, [0.0] * len(metrics), 0
     with model.in_mode(training=False), no_grad():
-        for xb, yb in batches(dataset, batch_size, model.device):
+        # on several ranks each evaluates its share of every batch; the sums are added up below
+        for xb, yb in batches(dataset, batch_size, model.device,
+                              part=(distributed.rank(), distributed.world_size())):
+            if not len(xb):
+                continue
             out = model(xb)
             value, hits = _read(model.loss(yb, out), [m.count_correct(yb, out) for m in metrics])
             total_loss += value * len(xb)
             correct = [c + h for c, h in zip(correct, hits)]
             seen += len(xb)
+    if distributed.is_initialized():
+        total_loss, *correct, seen = distributed.reduce_sums([total_loss, *correct, seen])
     # seen > 0: empty data is refused above
     return {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}

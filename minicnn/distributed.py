@@ -1,0 +1,271 @@
+"""Data-parallel training over MPI (mpi4py), ChainerMN's and Horovod's design.
+
+    mpiexec -n 4 python -m mpi4py train.py      # -m mpi4py: an error on one rank ends them all
+
+Every rank runs the same script on its own process. They start from rank 0's
+weights (broadcast), each takes its share of every batch, and after backward
+the gradients are averaged with one allreduce, so every rank takes the same
+step and the weights stay equal everywhere. fit does all of this by itself
+after init(); the functions below are for hand-written loops.
+
+Without mpi4py, or in a script not started by an MPI launcher, the world is
+one process and every function here does what one process needs (nothing):
+the same script runs on a laptop and on a cluster.
+"""
+
+import importlib
+import os
+
+import numpy as np
+
+from .data.dataset import share
+from .tensor import Tensor
+
+# Set by an MPI launcher in each process it starts: MPICH / Intel MPI (hydra), Open MPI, PMIx, SLURM's srun
+_LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "SLURM_STEP_NUM_TASKS")
+
+_world = None       # the communicator once init() found one with several ranks; None: a world of one
+_initialised = False
+
+
+def init():
+    """Join the MPI world if this process was started by an MPI launcher (idempotent). Returns the
+    world size. A world of one when mpi4py is missing or no launcher started the script."""
+    global _world, _initialised
+    if not _initialised:
+        _initialised = True
+        if any(name in os.environ for name in _LAUNCHER_VARIABLES):
+            try:
+                from mpi4py import MPI
+            except ImportError:
+                MPI = None
+            if MPI is not None and MPI.COMM_WORLD.Get_size() > 1:
+                _world = MPI.COMM_WORLD
+    return world_size()
+
+
+def is_initialized():
+    """Whether this process is one of several ranks (init() found an MPI world larger than one)."""
+    return _world is not None
+
+
+def rank():
+    return 0 if _world is None else _world.Get_rank()
+
+
+def world_size():
+    return 1 if _world is None else _world.Get_size()
+
+
+def is_main():
+    """Rank 0: the one that prints, draws progress bars and writes files."""
+    return rank() == 0
+
+
+def barrier():
+    if _world is not None:
+        _world.Barrier()
+
+
+def all_reduce(value, op="sum"):
+    """The sum (op="sum") or mean (op="mean") over the ranks of a tensor, array or number, the same shape on
+    every rank. A tensor or array is reduced in place and returned; a number is returned."""
+    if op not in ("sum", "mean"):
+        raise ValueError(f"all_reduce: op must be 'sum' or 'mean', got {op!r}")
+    array = value.data if isinstance(value, Tensor) else value
+    if not hasattr(array, "shape"):
+        reduced = _reduce_host(np.array([value], dtype=np.float64))[0]
+        return reduced / world_size() if op == "mean" else reduced
+    host = _to_host(array)
+    if _world is not None:
+        host = _reduce_host(np.ascontiguousarray(host))
+    if op == "mean":
+        host = host / np.asarray(world_size(), host.dtype)
+    _write_back(array, host)
+    return value
+
+
+def broadcast(obj, root=0):
+    """Rank `root`'s value of `obj` on every rank: a tensor or array (written in place), a model or layer
+    (its weights and buffers loaded in place), or a dict, list or tuple of arrays, tensors, numbers,
+    strings and None (the other ranks get root's, whatever they passed)."""
+    if _world is None:
+        return obj
+    if hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict"):
+        obj.load_state_dict(broadcast(obj.state_dict(), root))
+        return obj
+    if _is_array(obj):
+        array = obj.data if isinstance(obj, Tensor) else obj
+        host = np.ascontiguousarray(_to_host(array))
+        _world.Bcast(host, root=root)
+        _write_back(array, host)
+        return obj
+    arrays = []
+    skeleton = _world.bcast(_skeleton(obj, arrays) if rank() == root else None, root=root)
+    received = []
+    for index, (dtype, shape) in enumerate(_array_specs(skeleton)):
+        host = np.ascontiguousarray(_to_host(arrays[index])) if rank() == root else np.empty(shape, dtype)
+        _world.Bcast(host, root=root)
+        received.append(host)
+    return obj if rank() == root else _rebuild(skeleton, iter(received))
+
+
+def _is_array(obj):
+    return isinstance(obj, Tensor) or (hasattr(obj, "shape") and hasattr(obj, "dtype") and hasattr(obj, "ndim"))
+
+
+def _skeleton(obj, arrays):
+    """obj with each array or tensor replaced by a marker (its dtype and shape), the arrays kept in order."""
+    if _is_array(obj):
+        arrays.append(obj.data if isinstance(obj, Tensor) else obj)
+        return ("__array__", isinstance(obj, Tensor), np.dtype(arrays[-1].dtype).str, tuple(obj.shape))
+    if isinstance(obj, dict):
+        return {key: _skeleton(value, arrays) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_skeleton(item, arrays) for item in obj)
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"broadcast: can't send a {type(obj).__name__}; send tensors, arrays, models, numbers, "
+                    f"strings, or dicts, lists and tuples of them")
+
+
+def _array_specs(skeleton):
+    if isinstance(skeleton, tuple) and skeleton[:1] == ("__array__",):
+        yield skeleton[2], skeleton[3]
+    elif isinstance(skeleton, dict):
+        for value in skeleton.values():
+            yield from _array_specs(value)
+    elif isinstance(skeleton, (list, tuple)):
+        for item in skeleton:
+            yield from _array_specs(item)
+
+
+def _rebuild(skeleton, arrays):
+    if isinstance(skeleton, tuple) and skeleton[:1] == ("__array__",):
+        host = next(arrays)
+        return Tensor(host) if skeleton[1] else host
+    if isinstance(skeleton, dict):
+        return {key: _rebuild(value, arrays) for key, value in skeleton.items()}
+    if isinstance(skeleton, (list, tuple)):
+        return type(skeleton)(_rebuild(item, arrays) for item in skeleton)
+    return skeleton
+
+
+def average_gradients(params, weight=None):
+    """Every parameter's gradient averaged over the ranks, in one allreduce of one flat buffer.
+
+    weight: this rank's share of the batch (its number of images) when the shares differ; each rank's
+    gradient then counts in proportion, which is the gradient of the loss over the whole batch when each
+    rank's loss is the mean over its share. A parameter no rank has a gradient for keeps None; one that
+    some ranks lack counts as zero there. Returns the total weight (the world size without weights)."""
+    params = [p for p in params if p.requires_grad]
+    if _world is None:
+        return 1.0 if weight is None else float(weight)
+    weight = 1.0 if weight is None else float(weight)
+    buffer = pack_gradients(params, weight, extra=np.zeros(0))
+    total = unpack_gradients(params, _reduce_host(buffer))[0]
+    return total
+
+
+def pack_gradients(params, weight, extra):
+    """One float64 host buffer: weight * each gradient (zeros where there is none), a flag per parameter
+    (1 where it has one), then `extra` (numbers to be summed along) and the weight itself."""
+    parts = [(_to_host(p.grad.data).astype(np.float64).ravel() * weight) if p.grad is not None
+             else np.zeros(p.size) for p in params]
+    flags = np.array([p.grad is not None for p in params], np.float64)
+    return np.concatenate(parts + [flags, np.asarray(extra, np.float64), [weight]])
+
+
+def unpack_gradients(params, buffer):
+    """Gradients divided by the summed weight, written back: (summed weight, the summed extras)."""
+    total = buffer[-1]
+    offset = 0
+    for p in params:
+        offset += p.size
+    flags = buffer[offset:offset + len(params)]
+    extra = buffer[offset + len(params):-1]
+    offset = 0
+    for p, flag in zip(params, flags):
+        part = buffer[offset:offset + p.size]
+        offset += p.size
+        if flag > 0:
+            values = (part / total if total > 0 else part).reshape(p.shape).astype(p.dtype)
+            p.grad = Tensor(p.backend.from_host(values), p.backend)
+    return total, extra
+
+
+def reduce_sums(values):
+    """The element-wise sum over the ranks of a list of numbers (metrics' sums and counts)."""
+    return list(_reduce_host(np.asarray(values, np.float64)))
+
+
+def _reduce_host(host):
+    if _world is None:
+        return host
+    from mpi4py import MPI
+    out = np.empty_like(host)
+    _world.Allreduce(host, out, op=MPI.SUM)
+    return out
+
+
+def _to_host(array):
+    if isinstance(array, np.ndarray):
+        return array
+    get = getattr(array, "get", None)           # CuPy: a copy through the host (correct everywhere)
+    return get() if callable(get) else np.asarray(array)
+
+
+def _write_back(array, host):
+    """host's values into `array` (NumPy, or another module's array: through that module's asarray)."""
+    if isinstance(array, np.ndarray):
+        array[...] = host
+    else:
+        xp = importlib.import_module(type(array).__module__.split(".")[0])
+        array[...] = xp.asarray(host)
+
+
+def part(count):
+    """The slice of range(count) this rank takes: shares that differ by one at most, the first ranks the
+    larger (NumPy's array_split); fit cuts every batch so."""
+    return share(count, rank(), world_size())
+
+
+def shard(dataset):
+    """This rank's part of a dataset (an mc.data.ImageDataset or anything with len() and subset()/[]),
+    contiguous shares as part() cuts them: for evaluating or predicting on every rank at once."""
+    share = part(len(dataset))
+    if hasattr(dataset, "subset"):
+        return dataset.subset(np.arange(share.start, share.stop))
+    return [dataset[i] for i in range(share.start, share.stop)]
+
+
+class DistributedSampler:
+    """PyTorch's DistributedSampler for minicnn.utils.data.DataLoader(sampler=...): each epoch one shuffled
+    order of the dataset (the same on every rank: seed + epoch), cut in world_size() strided shares, padded
+    by repeating the first indices so that every rank gets as many (drop_last=False) or cut to that
+    (drop_last=True). Call set_epoch(epoch) before each epoch for a new order."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        self.dataset, self.shuffle, self.seed, self.drop_last = dataset, shuffle, seed, drop_last
+        self.num_replicas = world_size() if num_replicas is None else num_replicas
+        self.rank = globals()["rank"]() if rank is None else rank
+        if not 0 <= self.rank < self.num_replicas:
+            raise ValueError(f"DistributedSampler: rank must be in [0, {self.num_replicas}), got {self.rank}")
+        self.epoch = 0
+        n = len(dataset)
+        self.num_samples = n // self.num_replicas if drop_last else -(-n // self.num_replicas)
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = np.random.default_rng(self.seed + self.epoch).permutation(n) if self.shuffle else np.arange(n)
+        total = self.num_samples * self.num_replicas
+        order = order[:total] if self.drop_last else np.resize(order, total)
+        return iter(order[self.rank:total:self.num_replicas].tolist())
+
+    def __len__(self):
+        return self.num_samples

@@ -1,0 +1,54 @@
+"""Trained by tests/test_distributed.py: one process, or several under mpiexec (the same script).
+
+    python tests/mpi/train.py OUT.npz [--batchnorm]
+    mpiexec -n 3 python -m mpi4py tests/mpi/train.py OUT.npz
+
+A small CNN fitted on fixed random images (82 of them, a global batch of 10: the last batch of each
+epoch has 2 images, so on 3 ranks one share is empty), 5 epochs of 9 steps; rank 0 writes the weights,
+the history and what the ranks saw to OUT.npz.
+"""
+
+import sys
+
+import numpy as np
+
+import minicnn as mc
+
+mc.distributed.init()
+batchnorm = "--batchnorm" in sys.argv
+rng = np.random.default_rng(0)
+images = rng.normal(size=(82, 2, 8, 8)).astype(np.float32)
+labels = (images[:, 0, :4].mean(axis=(1, 2)) > images[:, 1, 4:].mean(axis=(1, 2))).astype(np.int64)
+mc.manual_seed(1 + mc.distributed.rank())       # different on every rank: fit must start from rank 0's
+L = mc.layers
+
+
+class CountImages(L.Layer):
+    """Passes its input on; counts the images this rank trains on and validates on."""
+    trained = validated = 0
+
+    def forward(self, x):
+        if self.training:
+            CountImages.trained += len(x)
+        else:
+            CountImages.validated += len(x)
+        return x
+
+
+model = mc.Sequential([CountImages(), L.Conv2D(4, 3, padding="same", activation="relu")]
+                      + ([L.BatchNormalization()] if batchnorm else [])
+                      + [L.MaxPooling2D(2), L.Flatten(), L.Dense(2)], input_shape=(2, 8, 8))
+model.compile(optimizer=mc.optimizers.SGD(0.02 if batchnorm else 0.1, momentum=0.9),
+              loss=mc.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+history = model.fit(images, labels, batch_size=10, epochs=5, validation_data=(images[:23], labels[:23]),
+                    verbose=0)
+weights = {name: value for name, value in model.state_dict().items()}
+ranks, trained, validated = mc.distributed.reduce_sums([1.0, CountImages.trained, CountImages.validated])
+alone = CountImages.trained
+# how far each weight and buffer (BatchNorm's moving statistics too) is from its mean over the ranks
+flat = np.concatenate([v.ravel() for v in weights.values()]).astype(np.float64)
+spread = mc.distributed.all_reduce(np.abs(flat - mc.distributed.all_reduce(flat.copy(), op="mean"))).max()
+if mc.distributed.is_main():
+    np.savez(sys.argv[1], ranks=ranks, trained=trained, validated=validated,
+             trained_by_rank_0=alone, spread=spread, **{f"w.{k}": v for k, v in weights.items()},
+             **{f"h.{k}": np.array(v) for k, v in history.history.items()})

@@ -1,0 +1,111 @@
+"""mc.distributed: fit on several MPI ranks (mpiexec, mpi4py and the mpich wheel) equals fit in one process.
+
+Each test launches the real thing: `mpiexec -n N python -m mpi4py` runs tests/mpi/train.py on N ranks
+(`-m mpi4py`: an error on one rank ends them all), and the same script runs alone for the reference.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+
+pytest.importorskip("mpi4py")
+MPIEXEC = shutil.which("mpiexec") or os.path.join(os.path.dirname(sys.executable), "mpiexec")
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpi", "train.py")
+needs_mpiexec = pytest.mark.skipif(not os.path.exists(MPIEXEC), reason="no mpiexec (pip install '.[test]')")
+
+
+def train(tmp_path, ranks, *flags):
+    out = tmp_path / f"{ranks}.npz"
+    command = [sys.executable, SCRIPT, str(out), *flags]
+    if ranks > 1:
+        command = [MPIEXEC, "-n", str(ranks), sys.executable, "-m", "mpi4py", SCRIPT, str(out), *flags]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with np.load(out) as saved:
+        return dict(saved)
+
+
+@needs_mpiexec
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_fit_on_several_ranks_reaches_the_weights_of_one_process(tmp_path, ranks):
+    alone, together = train(tmp_path, 1), train(tmp_path, ranks)
+    assert alone["ranks"] == 1 and together["ranks"] == ranks
+    assert together["spread"] == 0           # every rank holds the same weights, bit for bit
+    # the ranks shared the images: 5 epochs of 82 in all, rank 0 its share of each batch of 10 (and 2)
+    assert alone["trained"] == together["trained"] == 5 * 82
+    assert together["trained_by_rank_0"] == 5 * (8 * -(-10 // ranks) + -(-2 // ranks))
+    # validation sharded too, each image once (and each rank's one image of the pass that builds the model)
+    assert together["validated"] - ranks == alone["validated"] - 1 == 5 * 23
+    weights = [k for k in alone if k.startswith("w.")]
+    assert weights and set(weights) == {k for k in together if k.startswith("w.")}
+    for name in weights:        # 45 steps of SGD with momentum; sums over ranks round differently
+        np.testing.assert_allclose(together[name], alone[name], rtol=2e-4, atol=2e-5, err_msg=name)
+    for name in ("h.loss", "h.accuracy", "h.val_loss", "h.val_accuracy"):
+        np.testing.assert_allclose(together[name], alone[name], rtol=1e-4, atol=1e-5, err_msg=name)
+    assert not np.allclose(alone["h.loss"][0], alone["h.loss"][-1])       # it trained
+
+
+@needs_mpiexec
+def test_fit_with_batchnorm_on_several_ranks_follows_one_process_closely(tmp_path):
+    alone, together = train(tmp_path, 1, "--batchnorm"), train(tmp_path, 2, "--batchnorm")
+    # each rank normalises by its own share's statistics (PyTorch's DDP without SyncBatchNorm does too)
+    np.testing.assert_allclose(together["h.loss"], alone["h.loss"], atol=0.1)
+    np.testing.assert_allclose(together["h.val_accuracy"], alone["h.val_accuracy"], atol=0.15)
+    assert together["h.loss"][-1] < together["h.loss"][0] / 3
+    assert together["spread"] == 0           # the moving statistics averaged: the same on every rank
+
+
+def test_a_world_of_one_without_a_launcher():
+    assert mc.distributed.init() == 1 and mc.distributed.world_size() == 1 and mc.distributed.rank() == 0
+    assert mc.distributed.is_main() and not mc.distributed.is_initialized()
+    x = mc.tensor(np.arange(3, dtype=np.float32))
+    assert mc.distributed.all_reduce(x, op="mean") is x and np.array_equal(x.numpy(), [0, 1, 2])
+    assert mc.distributed.broadcast({"a": 1}) == {"a": 1}
+    assert mc.distributed.part(7) == slice(0, 7)
+    mc.distributed.barrier()
+    with pytest.raises(ValueError, match="op must be 'sum' or 'mean', got 'max'"):
+        mc.distributed.all_reduce(x, op="max")
+
+
+def test_distributed_sampler_gives_each_rank_its_strided_share_of_one_order_per_epoch():
+    """PyTorch's DistributedSampler: the same shuffled order on every rank, padded to divide evenly."""
+    samplers = [mc.distributed.DistributedSampler(range(10), num_replicas=3, rank=r, seed=5) for r in range(3)]
+    for epoch in (0, 1):
+        for sampler in samplers:
+            sampler.set_epoch(epoch)
+        shares = [list(sampler) for sampler in samplers]
+        assert [len(share) for share in shares] == [4, 4, 4] == [len(s) for s in samplers]
+        together = [i for group in zip(*shares) for i in group]
+        assert sorted(together[:10]) == list(range(10)) and together[10:] == together[:2]    # padded from the start
+    first = list(samplers[0])
+    samplers[0].set_epoch(2)
+    assert list(samplers[0]) != first                      # a new order each epoch
+    dropping = mc.distributed.DistributedSampler(range(10), num_replicas=3, rank=2, drop_last=True, shuffle=False)
+    assert list(dropping) == [2, 5, 8]
+    loader = mc.utils.data.DataLoader(mc.utils.data.TensorDataset(mc.tensor(np.arange(10.0))), batch_size=2,
+                                      sampler=dropping)
+    assert len(loader) == 2 and [b[0].numpy().tolist() for b in loader] == [[2.0, 5.0], [8.0]]
+    with pytest.raises(ValueError, match="rank must be in"):
+        mc.distributed.DistributedSampler(range(4), num_replicas=2, rank=2)
+
+
+@needs_mpiexec
+def test_a_hand_written_loop_with_the_sampler_and_average_gradients_equals_one_process(tmp_path):
+    script = os.path.join(os.path.dirname(SCRIPT), "loop.py")
+    results = []
+    for command in ([sys.executable, script], [MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", script]):
+        out = tmp_path / f"{len(command)}.npz"
+        done = subprocess.run(command + [str(out)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        with np.load(out) as saved:
+            results.append(dict(saved))
+    alone, together = results
+    assert set(alone) == set(together) and alone
+    for name in alone:
+        np.testing.assert_allclose(together[name], alone[name], rtol=1e-4, atol=1e-5, err_msg=name)
