@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from .data.dataset import share
-from .tensor import Tensor
+from .tensor import Tensor, tensor
 
 # Set by an MPI launcher in each process it starts: MPICH / Intel MPI (hydra), Open MPI, PMIx, SLURM's srun
 _LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "SLURM_STEP_NUM_TASKS")
@@ -51,6 +51,9 @@ def is_initialized():
 
 def rank():
     return 0 if _world is None else _world.Get_rank()
+
+
+_this_rank = rank      # for DistributedSampler, whose argument `rank` hides the function
 
 
 def world_size():
@@ -145,7 +148,7 @@ def _array_specs(skeleton):
 def _rebuild(skeleton, arrays):
     if isinstance(skeleton, tuple) and skeleton[:1] == ("__array__",):
         host = next(arrays)
-        return Tensor(host) if skeleton[1] else host
+        return tensor(host) if skeleton[1] else host
     if isinstance(skeleton, dict):
         return {key: _rebuild(value, arrays) for key, value in skeleton.items()}
     if isinstance(skeleton, (list, tuple)):
@@ -163,10 +166,8 @@ def average_gradients(params, weight=None):
     params = [p for p in params if p.requires_grad]
     if _world is None:
         return 1.0 if weight is None else float(weight)
-    weight = 1.0 if weight is None else float(weight)
-    buffer = pack_gradients(params, weight, extra=np.zeros(0))
-    total = unpack_gradients(params, _reduce_host(buffer))[0]
-    return total
+    buffer = pack_gradients(params, 1.0 if weight is None else float(weight), extra=())
+    return unpack_gradients(params, _reduce_host(buffer))[0]
 
 
 def pack_gradients(params, weight, extra):
@@ -180,12 +181,8 @@ def pack_gradients(params, weight, extra):
 
 def unpack_gradients(params, buffer):
     """Gradients divided by the summed weight, written back: (summed weight, the summed extras)."""
-    total = buffer[-1]
-    offset = 0
-    for p in params:
-        offset += p.size
-    flags = buffer[offset:offset + len(params)]
-    extra = buffer[offset + len(params):-1]
+    total, size = buffer[-1], sum(p.size for p in params)
+    flags, extra = buffer[size:size + len(params)], buffer[size + len(params):-1]
     offset = 0
     for p, flag in zip(params, flags):
         part = buffer[offset:offset + p.size]
@@ -250,7 +247,7 @@ class DistributedSampler:
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         self.dataset, self.shuffle, self.seed, self.drop_last = dataset, shuffle, seed, drop_last
         self.num_replicas = world_size() if num_replicas is None else num_replicas
-        self.rank = globals()["rank"]() if rank is None else rank
+        self.rank = _this_rank() if rank is None else rank
         if not 0 <= self.rank < self.num_replicas:
             raise ValueError(f"DistributedSampler: rank must be in [0, {self.num_replicas}), got {self.rank}")
         self.epoch = 0

@@ -109,3 +109,11 @@ def test_a_hand_written_loop_with_the_sampler_and_average_gradients_equals_one_p
     assert set(alone) == set(together) and alone
     for name in alone:
         np.testing.assert_allclose(together[name], alone[name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+@needs_mpiexec
+def test_the_primitives_on_three_ranks():
+    script = os.path.join(os.path.dirname(SCRIPT), "primitives.py")
+    done = subprocess.run([MPIEXEC, "-n", "3", sys.executable, "-m", "mpi4py", script], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "primitives ok on 3 ranks" in done.stdout, done.stdout + done.stderr

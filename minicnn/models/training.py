@@ -260,7 +260,7 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
         else:                           # an empty share of a small last batch: joins the allreduce only
             loss, value, hits = None, 0.0, [0.0] * len(metrics)
         trains = loss is not None and loss.requires_grad
-        if trains and (not several or math.isfinite(value)):
+        if trains and math.isfinite(value):     # (a non-finite loss on any rank stops every rank below)
             loss.backward()
         if several:
             params = list(optimizer.params)
