@@ -117,3 +117,12 @@ def test_the_primitives_on_three_ranks():
     done = subprocess.run([MPIEXEC, "-n", "3", sys.executable, "-m", "mpi4py", script], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0 and "primitives ok on 3 ranks" in done.stdout, done.stdout + done.stderr
+
+
+@needs_mpiexec
+def test_a_nan_loss_on_one_rank_ends_every_rank_within_seconds():
+    script = os.path.join(os.path.dirname(SCRIPT), "fault.py")
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", script], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0 and "not reached" not in done.stdout
+    assert "the loss became nan at epoch 1, batch 1" in done.stderr, done.stderr
