@@ -52,12 +52,15 @@ def test_fit_on_several_ranks_reaches_the_weights_of_one_process(tmp_path, ranks
 
 
 @needs_mpiexec
-def test_fit_with_batchnorm_on_several_ranks_follows_one_process_closely(tmp_path):
+def test_fit_with_batchnorm_dropout_and_augmentation_on_several_ranks_follows_one_process(tmp_path):
     alone, together = train(tmp_path, 1, "--batchnorm"), train(tmp_path, 2, "--batchnorm")
-    # each rank normalises by its own share's statistics (PyTorch's DDP without SyncBatchNorm does too)
-    np.testing.assert_allclose(together["h.loss"], alone["h.loss"], atol=0.1)
-    np.testing.assert_allclose(together["h.val_accuracy"], alone["h.val_accuracy"], atol=0.15)
-    assert together["h.loss"][-1] < together["h.loss"][0] / 3
+    (tmp_path / "again").mkdir()
+    reseeded = train(tmp_path / "again", 1, "--batchnorm", "--seed", "10")
+    # each rank normalises by its own share's statistics (PyTorch's DDP without SyncBatchNorm does too),
+    # and draws its own flips and dropout masks: the curves differ as much as two seeds' in one process
+    seeds_apart = np.abs(reseeded["h.loss"] - alone["h.loss"]).max()
+    assert np.abs(together["h.loss"] - alone["h.loss"]).max() <= 2 * seeds_apart + 0.05
+    assert together["h.loss"][-1] < together["h.loss"][0] / 2 and alone["h.loss"][-1] < alone["h.loss"][0] / 2
     assert together["spread"] == 0           # the moving statistics averaged: the same on every rank
 
 

@@ -1,6 +1,6 @@
 """Trained by tests/test_distributed.py: one process, or several under mpiexec (the same script).
 
-    python tests/mpi/train.py OUT.npz [--batchnorm]
+    python tests/mpi/train.py OUT.npz [--batchnorm] [--seed N]   # --batchnorm: also RandomFlip and Dropout
     mpiexec -n 3 python -m mpi4py tests/mpi/train.py OUT.npz
 
 A small CNN fitted on fixed random images (82 of them, a global batch of 10: the last batch of each
@@ -19,7 +19,8 @@ batchnorm = "--batchnorm" in sys.argv
 rng = np.random.default_rng(0)
 images = rng.normal(size=(82, 2, 8, 8)).astype(np.float32)
 labels = (images[:, 0, :4].mean(axis=(1, 2)) > images[:, 1, 4:].mean(axis=(1, 2))).astype(np.int64)
-mc.manual_seed(1 + mc.distributed.rank())       # different on every rank: fit must start from rank 0's
+seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 0
+mc.manual_seed(1 + seed + mc.distributed.rank())    # different on every rank: fit must start from rank 0's
 L = mc.layers
 
 
@@ -35,9 +36,11 @@ class CountImages(L.Layer):
         return x
 
 
-model = mc.Sequential([CountImages(), L.Conv2D(4, 3, padding="same", activation="relu")]
+noisy = [L.RandomFlip("horizontal")] if batchnorm else []       # with BatchNorm: augmentation and dropout too
+model = mc.Sequential(noisy + [CountImages(), L.Conv2D(4, 3, padding="same", activation="relu")]
                       + ([L.BatchNormalization()] if batchnorm else [])
-                      + [L.MaxPooling2D(2), L.Flatten(), L.Dense(2)], input_shape=(2, 8, 8))
+                      + [L.MaxPooling2D(2), L.Flatten()] + ([L.Dropout(0.2)] if batchnorm else [])
+                      + [L.Dense(2)], input_shape=(2, 8, 8))
 model.compile(optimizer=mc.optimizers.SGD(0.02 if batchnorm else 0.1, momentum=0.9),
               loss=mc.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 history = model.fit(images, labels, batch_size=10, epochs=5, validation_data=(images[:23], labels[:23]),
