@@ -72,8 +72,7 @@ def batches(dataset, batch_size, device, shuffle=False, order=None, part=(0, 1))
         yield from dataset.on(device, part)
         return
     backend = get_backend(device)
-    if order is None:
-        order = random.generator().permutation(len(dataset)) if shuffle else np.arange(len(dataset))
+    order = epoch_order(dataset, shuffle) if order is None else order
     for start in range(0, len(dataset), batch_size):
         index = order[start:start + batch_size][share(min(batch_size, len(dataset) - start), *part)]
         x = Tensor(backend.from_host(dataset.images[index]), backend)
@@ -84,6 +83,11 @@ def batches(dataset, batch_size, device, shuffle=False, order=None, part=(0, 1))
             labels = labels.astype(np.float32) if labels.dtype.kind == "f" else labels.astype(np.int64)
             y = Tensor(backend.from_host(labels), backend)
         yield x, y
+
+
+def epoch_order(dataset, shuffle):
+    """The order of one pass over the images: a permutation from minicnn's seeded generator, or as stored."""
+    return random.generator().permutation(len(dataset)) if shuffle else np.arange(len(dataset))
 
 
 def share(count, rank, ranks):

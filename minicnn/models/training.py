@@ -12,11 +12,12 @@ import time
 
 import numpy as np
 
-from .. import distributed, random
+from .. import distributed
 from ..autograd import no_grad
 from ..caller import warn_at_caller
 from ..callbacks import Callback, History
 from ..data import Batches, MixUp, as_dataset, batches
+from ..data.dataset import epoch_order
 from ..losses import SparseCategoricalCrossentropy
 from ..schedules import Schedule
 from ..tensor import Tensor
@@ -246,7 +247,7 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
     several = distributed.is_initialized()
     order = None
     if several and not isinstance(train, Batches):
-        order = distributed.broadcast(shuffled_order(train, shuffle) if distributed.is_main() else
+        order = distributed.broadcast(epoch_order(train, shuffle) if distributed.is_main() else
                                       np.zeros(len(train), np.int64))
     for step, (xb, yb) in enumerate(batches(train, batch_size, model.device, shuffle, order=order,
                                             part=(distributed.rank(), distributed.world_size()))):
@@ -286,11 +287,6 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
     progress.close()
     # seen > 0: fit refuses empty data, Ctrl-C ends after a batch
     return {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}
-
-
-def shuffled_order(train, shuffle):
-    """The order of one epoch's images, drawn as one process draws it (batches())."""
-    return random.generator().permutation(len(train)) if shuffle else np.arange(len(train))
 
 
 def _read(loss, hits):
