@@ -74,3 +74,21 @@ def test_to_categorical():
     y = np.array([0, 2, 1, 2])
     assert_close(mc.utils.to_categorical(y, 3), keras.utils.to_categorical(y, 3))
     assert_close(mc.utils.to_categorical(y[:, None]), keras.utils.to_categorical(y[:, None]))
+
+
+def test_a_functional_models_layers_are_keras_layers_after_its_input_layer():
+    """model.layers of a functional model with a residual branch: the same layers in the same order
+    (Keras lists its InputLayer first, minicnn has none), and a layer called twice listed once."""
+    def build(library, layers, shape, **channels):
+        inputs = library.Input(shape=shape)
+        x = layers.Conv2D(4, 3, padding="same", **channels)(inputs)
+        y = layers.Conv2D(4, 1, **channels)(inputs)
+        shared = layers.Activation("relu")
+        z = shared(layers.add([shared(x), y]))
+        return library.Model(inputs, layers.Dense(2)(layers.Flatten()(z)))
+    mine = build(mc, mc.layers, (3, 6, 6))
+    theirs = build(keras, K, (3, 6, 6), data_format=CF)
+    their_layers = [type(layer).__name__ for layer in theirs.layers]
+    assert their_layers[0] == "InputLayer"
+    assert [type(layer).__name__ for layer in mine.layers] == their_layers[1:]
+    assert mine.count_params() == theirs.count_params()

@@ -539,3 +539,37 @@ def test_neighbours_float64_views_and_a_module_used_twice():
     assert_close(shared.bias.grad, twin.bias.grad, 1e-5, 1e-6, "bias used twice")
     empty = F.cross_entropy(mc.zeros(0, 3), mc.tensor(np.zeros(0, np.int64)))       # an empty batch: NaN, as PyTorch
     assert np.isnan(empty.item()) and torch.isnan(TF.cross_entropy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 23), replicas=st.integers(1, 5), drop_last=st.booleans(), data_=st.data())
+def test_distributed_sampler_takes_the_indices_pytorchs_takes(n, replicas, drop_last, data_):
+    """Without shuffling the shares are deterministic: minicnn's and PyTorch's, rank by rank, are equal
+    (with shuffling both draw one order from seed + epoch, each with its own generator)."""
+    from torch.utils.data.distributed import DistributedSampler
+    rank = data_.draw(st.integers(0, replicas - 1))
+    dataset = list(range(n))
+    mine = mc.distributed.DistributedSampler(dataset, num_replicas=replicas, rank=rank, shuffle=False,
+                                             drop_last=drop_last)
+    theirs = DistributedSampler(dataset, num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop_last)
+    assert list(mine) == list(theirs) and len(mine) == len(theirs)
+    for shuffle in (True, False):
+        m = mc.distributed.DistributedSampler(dataset, num_replicas=replicas, rank=rank, shuffle=shuffle, seed=3)
+        t = DistributedSampler(dataset, num_replicas=replicas, rank=rank, shuffle=shuffle, seed=3)
+        assert len(m) == len(t) and len(list(m)) == len(list(t))
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_a_dataloader_with_a_sampler_batches_what_pytorchs_batches(drop_last):
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    sampler = [7, 2, 9, 0, 4, 4, 1]             # any iterable of indices, repeats included
+    mine = data.DataLoader(data.TensorDataset(mc.tensor(x)), batch_size=3, sampler=sampler, drop_last=drop_last)
+    theirs = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x)), batch_size=3,
+                                         sampler=sampler, drop_last=drop_last)
+    assert len(mine) == len(theirs)
+    for (a,), (b,) in zip(mine, theirs, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x)), sampler=sampler, shuffle=True)
+    with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
+        data.DataLoader(data.TensorDataset(mc.tensor(x)), sampler=sampler, shuffle=True)
