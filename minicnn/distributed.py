@@ -15,6 +15,7 @@ the same script runs on a laptop and on a cluster.
 
 import importlib
 import os
+import time
 
 import numpy as np
 
@@ -68,6 +69,14 @@ def is_main():
 def barrier():
     if _world is not None:
         _world.Barrier()
+
+
+def let_rank_0_report(seconds=5.0):
+    """Before an error that every rank raises alike (a NaN in the step's allreduce): the other ranks wait
+    a moment. Under `python -m mpi4py` rank 0's uncaught error aborts the job within it, so the error is
+    shown once, not once per rank; where a script catches it, every rank then goes on alike."""
+    if _world is not None and rank() != 0:
+        time.sleep(seconds)
 
 
 def all_reduce(value, op="sum"):

@@ -20,6 +20,15 @@ def manual_seed(seed):
     _generator = np.random.Generator(np.random.PCG64(int(seed) % 2 ** 64))     # any int, negative too (PyTorch)
 
 
+def follow(state, stream=0):
+    """Continue from another process's generator state (its bit_generator.state): stream 0 that very
+    stream, stream k the k-th of its independent streams (PCG64 jumped k * 2**127 draws ahead)."""
+    global _generator
+    bits = np.random.PCG64()
+    bits.state = state
+    _generator = np.random.Generator(bits.jumped(stream) if stream else bits)
+
+
 class Generator:
     """A seeded source of random numbers of one's own, as PyTorch's torch.Generator: give it to
     minicnn.utils.data.random_split or DataLoader (generator=) to keep their draws apart."""

@@ -6,8 +6,10 @@ Each test launches the real thing: `mpiexec -n N python -m mpi4py` runs tests/mp
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -37,6 +39,7 @@ def test_fit_on_several_ranks_reaches_the_weights_of_one_process(tmp_path, ranks
     alone, together = train(tmp_path, 1), train(tmp_path, ranks)
     assert alone["ranks"] == 1 and together["ranks"] == ranks
     assert together["spread"] == 0           # every rank holds the same weights, bit for bit
+    assert together["draws_differ"] and not alone["draws_differ"]     # and its own random numbers
     # the ranks shared the images: 5 epochs of 82 in all, rank 0 its share of each batch of 10 (and 2)
     assert alone["trained"] == together["trained"] == 5 * 82
     assert together["trained_by_rank_0"] == 5 * (8 * -(-10 // ranks) + -(-2 // ranks))
@@ -74,6 +77,17 @@ def test_a_world_of_one_without_a_launcher():
     mc.distributed.barrier()
     with pytest.raises(ValueError, match="op must be 'sum' or 'mean', got 'max'"):
         mc.distributed.all_reduce(x, op="max")
+
+
+def test_a_rank_follows_rank_0s_generator_on_its_own_stream():
+    mc.manual_seed(3)
+    state = mc.random.generator().bit_generator.state
+    first = mc.random.uniform((5,))
+    mc.random.follow(state)                 # stream 0: rank 0's own, where it was
+    assert np.array_equal(mc.random.uniform((5,)), first)
+    mc.random.follow(state, 1)
+    assert not np.allclose(mc.random.uniform((5,)), first)
+    mc.manual_seed(0)
 
 
 def test_distributed_sampler_gives_each_rank_its_strided_share_of_one_order_per_epoch():
@@ -122,10 +136,69 @@ def test_the_primitives_on_three_ranks():
     assert done.returncode == 0 and "primitives ok on 3 ranks" in done.stdout, done.stdout + done.stderr
 
 
+FAULT = os.path.join(os.path.dirname(SCRIPT), "fault.py")
+
+
+def run_fault(tmp_path, mode):
+    """tests/mpi/fault.py MODE on 2 ranks: (the finished process, seconds from fit's start to the job's end)."""
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", FAULT, mode, str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    return done, time.time() - float((tmp_path / "started").read_text())
+
+
 @needs_mpiexec
-def test_a_nan_loss_on_one_rank_ends_every_rank_within_seconds():
-    script = os.path.join(os.path.dirname(SCRIPT), "fault.py")
-    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", script], capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode != 0 and "not reached" not in done.stdout
-    assert "the loss became nan at epoch 1, batch 1" in done.stderr, done.stderr
+@pytest.mark.parametrize("mode, error", [
+    ("nan", "FloatingPointError: the loss became nan at epoch 1, batch 1"),
+    ("labels", "ValueError: "),
+    ("checkpoint", "RuntimeError: rank 1 fails while rank 0 saves"),
+    ("crash", None)])       # rank 1 calls MPI_Abort: no Python error to show
+def test_an_error_on_one_rank_ends_every_rank_within_seconds_shown_once(tmp_path, mode, error):
+    done, seconds = run_fault(tmp_path, mode)
+    assert done.returncode != 0 and "after fit" not in done.stdout, done.stdout + done.stderr
+    assert done.stderr.count("Traceback") == (error is not None), done.stderr
+    assert error is None or done.stderr.count(error) == 1, done.stderr
+    assert seconds < 15, seconds         # rank 0 is not left waiting in an allreduce
+    if mode in ("checkpoint", "crash"):     # written atomically: complete (it loads and predicts) or absent
+        saved = tmp_path / "model.npz"
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) in (
+            ["started"], ["model.npz", "started"])
+        if saved.exists():
+            assert mc.models.load_model(saved).predict(np.zeros((2, 1, 8, 8), np.float32)).shape == (2, 2)
+        model = mc.Sequential([mc.layers.Flatten(), mc.layers.Dense(2)], input_shape=(1, 8, 8))
+        model.save(saved)               # the next save of it clears what a killed one left
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "started"]
+
+
+def after_fit(stdout):
+    lines = [line for line in stdout.splitlines() if line.startswith("after fit: ")]
+    assert len(lines) == 1, stdout
+    return lines[0]
+
+
+@needs_mpiexec
+def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_batch(tmp_path):
+    done, _ = run_fault(tmp_path, "interrupt")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Ctrl-C reached rank 1 after its third batch's allreduce: the ranks agree on it in the fourth's
+    assert after_fit(done.stdout) == "after fit: steps [4, 4], spread 0.0", done.stdout
+    assert done.stdout.count("Training interrupted during epoch 1") == 1
+
+
+@needs_mpiexec
+def test_ctrl_c_to_mpiexec_stops_fit_on_every_rank_within_seconds(tmp_path):
+    job = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", FAULT, "signal", str(tmp_path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not (tmp_path / "started").exists() and job.poll() is None:
+            time.sleep(0.05)
+        time.sleep(1.0)                 # into the epochs
+        job.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal does: mpiexec passes it to each rank
+        sent = time.time()
+        stdout, stderr = job.communicate(timeout=60)
+    finally:
+        job.kill()
+    assert job.returncode == 0 and time.time() - sent < 10, stdout + stderr
+    steps = after_fit(stdout).split("[")[1].split("]")[0].split(", ")
+    assert steps[0] == steps[1] and after_fit(stdout).endswith("spread 0.0"), stdout
+    assert stdout.count("Training interrupted during epoch") == 1
+    assert stderr.count("Ctrl-C: stopping after this batch") == 1, stderr

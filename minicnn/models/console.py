@@ -10,8 +10,9 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def ctrl_c_finishes_the_batch():
-    """The first Ctrl-C sets a flag the loop reads after each batch; a second one interrupts at once."""
+def ctrl_c_finishes_the_batch(announce=True):
+    """The first Ctrl-C sets a flag the loop reads after each batch; a second one interrupts at once.
+    announce: say so on stderr (on several MPI ranks only rank 0 does: mpiexec sends Ctrl-C to each)."""
     state = {"hit": False}
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) in (
             signal.SIG_IGN, None):      # a thread can't set handlers; Ctrl-C ignored by whoever started us stays so
@@ -22,7 +23,8 @@ def ctrl_c_finishes_the_batch():
         if state["hit"]:
             raise KeyboardInterrupt
         state["hit"] = True
-        print("\nCtrl-C: stopping after this batch (press again to stop now)", file=sys.stderr, flush=True)
+        if announce:
+            print("\nCtrl-C: stopping after this batch (press again to stop now)", file=sys.stderr, flush=True)
 
     previous = signal.signal(signal.SIGINT, handler)
     try:

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .. import distributed
+from .. import distributed, random
 from ..autograd import no_grad
 from ..caller import warn_at_caller
 from ..callbacks import Callback, History
@@ -54,15 +54,15 @@ def fit(model, x, y=None, *, epochs, batch_size, validation_data, validation_spl
     _tell(callbacks, "on_train_begin", {})
     model.stop_training = False
     try:
-        with console.ctrl_c_finishes_the_batch() as interrupted:
+        with console.ctrl_c_finishes_the_batch(announce=distributed.is_main()) as interrupted:
             for epoch in range(epochs):
                 _tell(callbacks, "on_epoch_begin", epoch, {})
                 start = time.perf_counter()
-                logs = train_one_epoch(model, train, batch_size=batch_size, shuffle=shuffle, epoch=epoch,
-                                       epochs=epochs, verbose=verbose, interrupted=interrupted,
-                                       callbacks=callbacks, weights=weights)
+                logs, stopped = train_one_epoch(model, train, batch_size=batch_size, shuffle=shuffle, epoch=epoch,
+                                                epochs=epochs, verbose=verbose, interrupted=interrupted,
+                                                callbacks=callbacks, weights=weights)
                 seconds = time.perf_counter() - start
-                if interrupted["hit"]:
+                if stopped:
                     console.print_interrupted(epoch, verbose)
                     break
                 average_moving_statistics(model)
@@ -92,6 +92,9 @@ def start_from_rank_0(model, train):
     optimizer.iterations = distributed.broadcast(optimizer.iterations)
     if isinstance(train, Batches):
         train._order.bit_generator.state = distributed.broadcast(train._order.bit_generator.state)
+    # dropout masks and augmentation: rank 0 goes on with its draws, the others take independent streams
+    # of rank 0's generator (the same seed on every rank would repeat rank 0's flips on the others' shares)
+    random.follow(distributed.broadcast(random.generator().bit_generator.state), distributed.rank())
 
 
 def average_moving_statistics(model):
@@ -234,7 +237,8 @@ def _warn_if_one_class(val, train):
 
 
 def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose, interrupted, callbacks, weights):
-    """One pass over the shuffled batches: forward, loss, backward, optimizer step; the epoch's logs.
+    """One pass over the shuffled batches: forward, loss, backward, optimizer step. Returns the epoch's
+    logs, and whether Ctrl-C stopped it (on several ranks: whether it reached any rank, agreed by all).
 
     On several ranks (mc.distributed) each batch is the global batch: rank 0's shuffled order, every
     rank its share of each batch (shares differ by one image at most; a share may be empty), the
@@ -245,7 +249,7 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
     total_loss, correct, seen = 0.0, [0.0] * len(metrics), 0
     progress = console.Progress(epoch, epochs, train.image_count, batch_size, verbose)
     several = distributed.is_initialized()
-    order = None
+    order, stopped = None, False
     if several and not isinstance(train, Batches):
         order = distributed.broadcast(epoch_order(train, shuffle) if distributed.is_main() else
                                       np.zeros(len(train), np.int64))
@@ -263,13 +267,16 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
         trains = loss is not None and loss.requires_grad
         if trains and math.isfinite(value):     # (a non-finite loss on any rank stops every rank below)
             loss.backward()
-        if several:
+        stopped = interrupted["hit"]
+        if several:     # the gradients, the loss, the hits and whether Ctrl-C reached a rank: one allreduce
             params = list(optimizer.params)
             total, sums = distributed.unpack_gradients(params, distributed.reduce_sums(
-                distributed.pack_gradients(params, count, [value * count] + list(hits))))
-            value, hits, count, trains = sums[0] / total, list(sums[1:]), int(total), bool(params)
+                distributed.pack_gradients(params, count, [value * count, *hits, stopped])))
+            value, hits, count, trains = sums[0] / total, list(sums[1:-1]), int(total), bool(params)
+            stopped = sums[-1] > 0      # every rank stops after the same batch, wherever Ctrl-C arrived
         if not math.isfinite(value):
             optimizer.zero_grad()
+            distributed.let_rank_0_report()     # every rank raises this; rank 0's report is the one shown
             raise FloatingPointError(
                 f"the loss became {value} at epoch {epoch + 1}, batch {step + 1}: training stopped and the "
                 f"weights are those after the previous batch. Lower the learning rate or check the inputs.")
@@ -282,11 +289,12 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
         running = {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}
         progress.update(count, running)
         _tell(callbacks, "on_train_batch_end", step, running)
-        if interrupted["hit"]:
+        stopped = stopped if several else interrupted["hit"]    # one process: Ctrl-C until this very moment
+        if stopped:
             break
     progress.close()
     # seen > 0: fit refuses empty data, Ctrl-C ends after a batch
-    return {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}
+    return {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}, stopped
 
 
 def _read(loss, hits):

@@ -51,7 +51,11 @@ alone = CountImages.trained
 # how far each weight and buffer (BatchNorm's moving statistics too) is from its mean over the ranks
 flat = np.concatenate([v.ravel() for v in weights.values()]).astype(np.float64)
 spread = mc.distributed.all_reduce(np.abs(flat - mc.distributed.all_reduce(flat.copy(), op="mean"))).max()
+# from fit on, each rank draws its own dropout masks and flips: rank 0 its own stream, the others theirs
+draw = mc.random.uniform((4,)).astype(np.float64)
+draws_differ = mc.distributed.all_reduce(np.abs(draw - mc.distributed.all_reduce(draw.copy(), op="mean"))).max() > 0
 if mc.distributed.is_main():
     np.savez(sys.argv[1], ranks=ranks, trained=trained, validated=validated,
-             trained_by_rank_0=alone, spread=spread, **{f"w.{k}": v for k, v in weights.items()},
+             trained_by_rank_0=alone, spread=spread, draws_differ=draws_differ,
+             **{f"w.{k}": v for k, v in weights.items()},
              **{f"h.{k}": np.array(v) for k, v in history.history.items()})
