@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from .backend import set_num_threads, use_gpu
 from .data.dataset import share
 from .tensor import Tensor, tensor
 
@@ -26,13 +27,17 @@ from .tensor import Tensor, tensor
 _LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "SLURM_STEP_NUM_TASKS")
 
 _world = None       # the communicator once init() found one with several ranks; None: a world of one
+_machine = None     # the ranks on this machine (MPI's shared-memory split of the world)
 _initialised = False
 
 
 def init():
     """Join the MPI world if this process was started by an MPI launcher (idempotent). Returns the
-    world size. A world of one when mpi4py is missing or no launcher started the script."""
-    global _world, _initialised
+    world size. A world of one when mpi4py is missing or no launcher started the script.
+
+    The ranks on one machine share it: each takes its share of the cores for minicnn's threads
+    (set_num_threads after init() to choose), and the GPU of its local rank for the gpu device."""
+    global _world, _machine, _initialised
     if not _initialised:
         _initialised = True
         if any(name in os.environ for name in _LAUNCHER_VARIABLES):
@@ -42,7 +47,17 @@ def init():
                 MPI = None
             if MPI is not None and MPI.COMM_WORLD.Get_size() > 1:
                 _world = MPI.COMM_WORLD
+                _machine = _world.Split_type(MPI.COMM_TYPE_SHARED)
+                set_num_threads(_cores_of_this_rank(local_size()))
+                use_gpu(local_rank())
     return world_size()
+
+
+def _cores_of_this_rank(ranks_here):
+    """The cores this process may run on, if the launcher bound it to some; else an equal share."""
+    machine = os.cpu_count() or 1
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else machine
+    return allowed if allowed < machine else max(1, machine // ranks_here)
 
 
 def is_initialized():
@@ -59,6 +74,16 @@ _this_rank = rank      # for DistributedSampler, whose argument `rank` hides the
 
 def world_size():
     return 1 if _world is None else _world.Get_size()
+
+
+def local_rank():
+    """This rank's number among the ranks on its machine (which GPU it takes)."""
+    return 0 if _machine is None else _machine.Get_rank()
+
+
+def local_size():
+    """How many ranks run on this machine."""
+    return 1 if _machine is None else _machine.Get_size()
 
 
 def is_main():
@@ -175,31 +200,62 @@ def average_gradients(params, weight=None):
     params = [p for p in params if p.requires_grad]
     if _world is None:
         return 1.0 if weight is None else float(weight)
-    buffer = pack_gradients(params, 1.0 if weight is None else float(weight), extra=())
-    return unpack_gradients(params, _reduce_host(buffer))[0]
+    return reduce_gradients(params, 1.0 if weight is None else float(weight), extra=())[0]
 
 
-def pack_gradients(params, weight, extra):
-    """One float64 host buffer: weight * each gradient (zeros where there is none), a flag per parameter
-    (1 where it has one), then `extra` (numbers to be summed along) and the weight itself."""
-    parts = [(_to_host(p.grad.data).astype(np.float64).ravel() * weight) if p.grad is not None
-             else np.zeros(p.size) for p in params]
-    flags = np.array([p.grad is not None for p in params], np.float64)
-    return np.concatenate(parts + [flags, np.asarray(extra, np.float64), [weight]])
-
-
-def unpack_gradients(params, buffer):
-    """Gradients divided by the summed weight, written back: (summed weight, the summed extras)."""
-    total, size = buffer[-1], sum(p.size for p in params)
-    flags, extra = buffer[size:size + len(params)], buffer[size + len(params):-1]
+def reduce_gradients(params, weight, extra):
+    """The step's one allreduce: every rank's gradients times its `weight`, summed and divided by the summed
+    weight, written back; `extra` (numbers: a loss, counts) summed along. Returns (the summed weight, the
+    summed extras). The buffer is float64 (every rank adds the same numbers in the same order: the weights
+    stay equal bit for bit) and stays on the GPU where NCCL can reduce it there; else it crosses the host."""
+    backend = params[0].backend if params else None
+    xp = np if backend is None or backend.name == "cpu" else backend.xp
+    parts = [xp.reshape(xp.astype(p.grad.data, xp.float64), (-1,)) * weight if p.grad is not None
+             else xp.zeros(p.size, dtype=xp.float64) for p in params]
+    tail = np.concatenate([[p.grad is not None for p in params], np.asarray(extra, np.float64), [weight]])
+    buffer = xp.concatenate(parts + [tail if xp is np else backend.from_host(tail)])
+    if xp is np:
+        buffer = _reduce_host(buffer)
+    elif _nccl_reduce(buffer) is None:           # staged through the host: correct everywhere, slower
+        buffer = backend.from_host(_reduce_host(backend.to_host(buffer)))
+    size = sum(p.size for p in params)
+    tail = buffer[size:] if xp is np else backend.to_host(buffer[size:])     # the step's one small read
+    flags, sums, total = tail[:len(params)], tail[len(params):-1], tail[-1]
     offset = 0
     for p, flag in zip(params, flags):
         part = buffer[offset:offset + p.size]
         offset += p.size
         if flag > 0:
-            values = (part / total if total > 0 else part).reshape(p.shape).astype(p.dtype)
-            p.grad = Tensor(p.backend.from_host(values), p.backend)
-    return total, extra
+            part = part / total if total > 0 else part
+            p.grad = Tensor(xp.astype(xp.reshape(part, p.shape), p.data.dtype), p.backend)
+    return total, list(sums)
+
+
+_nccl = None        # (cupy.cuda.nccl, its communicator over the ranks' GPUs) once made; False: CuPy has none
+
+
+def _nccl_reduce(buffer):
+    """Sum a float64 CuPy buffer over the ranks in place through NCCL (cupy.cuda.nccl); None where CuPy
+    has no NCCL. The communicator is made on first use, from a unique id rank 0 sends to the others."""
+    global _nccl
+    if _nccl is None:
+        try:
+            nccl = importlib.import_module("cupy.cuda.nccl")
+        except ImportError:
+            nccl = None
+        ready = nccl is not None and getattr(nccl, "available", False)
+        if all(_world.allgather(ready)):         # every rank NCCL, or every rank through the host
+            unique_id = _world.bcast(nccl.get_unique_id() if rank() == 0 else None, root=0)
+            _nccl = (nccl, nccl.NcclCommunicator(world_size(), unique_id, rank()))
+        else:
+            _nccl = False
+    if not _nccl:
+        return None
+    nccl, communicator = _nccl
+    stream = importlib.import_module("cupy").cuda.get_current_stream()
+    communicator.allReduce(buffer.data.ptr, buffer.data.ptr, buffer.size, nccl.NCCL_FLOAT64, nccl.NCCL_SUM,
+                           stream.ptr)
+    return buffer
 
 
 def reduce_sums(values):

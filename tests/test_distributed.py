@@ -22,12 +22,12 @@ SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpi", "train.
 needs_mpiexec = pytest.mark.skipif(not os.path.exists(MPIEXEC), reason="no mpiexec (pip install '.[test]')")
 
 
-def train(tmp_path, ranks, *flags):
-    out = tmp_path / f"{ranks}.npz"
+def train(tmp_path, ranks, *flags, env=None):
+    out = tmp_path / f"{ranks}{''.join(flags)}.npz"
     command = [sys.executable, SCRIPT, str(out), *flags]
     if ranks > 1:
         command = [MPIEXEC, "-n", str(ranks), sys.executable, "-m", "mpi4py", SCRIPT, str(out), *flags]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     with np.load(out) as saved:
         return dict(saved)
@@ -67,6 +67,26 @@ def test_fit_with_batchnorm_dropout_and_augmentation_on_several_ranks_follows_on
     assert together["spread"] == 0           # the moving statistics averaged: the same on every rank
 
 
+@needs_mpiexec
+@pytest.mark.gpu
+@pytest.mark.parametrize("path", ["staged", "nccl"])
+def test_fit_on_gpus_each_rank_its_own_the_gradients_through_nccl_or_the_host(tmp_path, path, gpu_process_env):
+    """Each rank computes on the GPU of its local rank; the gradients cross through NCCL (here its double,
+    tests/mpi/nccl_double.py) or, where CuPy has no NCCL, through the host. Either way: one process's weights."""
+    from conftest import REAL_GPU
+    if REAL_GPU and path == "nccl":
+        pytest.skip("on a real GPU the gradients go through the real NCCL, where CuPy has it (the staged case)")
+    gpu_process_env["CUPY_STANDIN_GPUS"] = "2"           # the stand-in shows two GPUs (real CuPy ignores it)
+    alone = train(tmp_path, 1)
+    together = train(tmp_path, 2, "--device", "gpu", *(["--nccl"] if path == "nccl" else []), env=gpu_process_env)
+    gpus = 2 if not REAL_GPU else __import__("cupy").cuda.runtime.getDeviceCount()
+    assert together["gpus"].tolist() == [0, 1 % gpus]
+    assert together["nccl_calls"] == (45 if path == "nccl" else 0)        # every step's allreduce
+    assert together["spread"] == 0
+    for name in [k for k in alone if k.startswith("w.")]:
+        np.testing.assert_allclose(together[name], alone[name], rtol=2e-4, atol=2e-5, err_msg=name)
+
+
 def test_a_world_of_one_without_a_launcher():
     assert mc.distributed.init() == 1 and mc.distributed.world_size() == 1 and mc.distributed.rank() == 0
     assert mc.distributed.is_main() and not mc.distributed.is_initialized()
@@ -77,6 +97,9 @@ def test_a_world_of_one_without_a_launcher():
     mc.distributed.barrier()
     with pytest.raises(ValueError, match="op must be 'sum' or 'mean', got 'max'"):
         mc.distributed.all_reduce(x, op="max")
+    assert mc.distributed.local_rank() == 0 and mc.distributed.local_size() == 1
+    with pytest.raises(ValueError, match="use_gpu: index must be a non-negative int, got -1"):
+        mc.backend.use_gpu(-1)
 
 
 def test_a_rank_follows_rank_0s_generator_on_its_own_stream():

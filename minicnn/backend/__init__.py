@@ -13,10 +13,11 @@ from .cpu import NumpyBackend
 from .gpu import CupyBackend, make_gpu_backend
 
 __all__ = ["Backend", "device", "CupyBackend", "NumpyBackend", "backend_of", "get_backend", "get_num_threads",
-           "gpu_available", "register_backend", "set_num_threads"]
+           "gpu_available", "register_backend", "set_num_threads", "use_gpu"]
 
 _backends = {"cpu": NumpyBackend()}
-_factories = {"gpu": make_gpu_backend}
+_factories = {"gpu": lambda: make_gpu_backend(_gpu_index)}
+_gpu_index = None       # which GPU the gpu device is (use_gpu); None: CuPy's current one
 _ALIASES = {"cuda": "gpu", "cuda:0": "gpu", "gpu:0": "gpu", "cpu:0": "cpu"}
 
 
@@ -48,6 +49,18 @@ def register_backend(name, factory):
     """Make `name` a device: `factory()` returns its Backend on first use."""
     _factories[name] = factory
     _backends.pop(name, None)
+
+
+def use_gpu(index):
+    """Make the gpu device GPU number `index` of those CUDA sees (counted round them: with one GPU
+    visible, every index is that one). mc.distributed.init() gives each rank its local rank's. Call it
+    before the first tensor goes to the GPU; until it is called the gpu device is CuPy's current GPU."""
+    global _gpu_index
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise ValueError(f"use_gpu: index must be a non-negative int, got {index!r}")
+    _gpu_index = index
+    if "gpu" in _backends:
+        _backends["gpu"].use(index)
 
 
 def get_backend(device):
@@ -83,11 +96,9 @@ def backend_of(array):
 
 
 def set_num_threads(n):
-    """How many threads minicnn's CPU ops share their work between (like torch.set_num_threads).
-
-    The matrix products use the BLAS's own threads: set OPENBLAS_NUM_THREADS
-    (or OMP_NUM_THREADS) before starting Python to change those.
-    """
+    """How many threads minicnn's CPU ops share their work between (like torch.set_num_threads), its
+    matrix products included (the BLAS runs each block on one of them). mc.distributed.init() gives
+    each of the ranks on a machine its share of the cores."""
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
     get_backend("cpu").threads = n

@@ -11,9 +11,15 @@ from .base import Backend
 
 
 class CupyBackend(Backend):
-    def __init__(self, cupy, cupyx):
+    def __init__(self, cupy, cupyx, index=None):
         super().__init__("gpu", cupy)
         self.cupyx = cupyx
+        if index is not None:
+            self.use(index)
+
+    def use(self, index):
+        """Compute on GPU `index` (modulo the GPUs CUDA sees): CuPy's current device from here on."""
+        self.xp.cuda.Device(index % self.xp.cuda.runtime.getDeviceCount()).use()
 
     def owns(self, array):
         return isinstance(array, self.xp.ndarray)
@@ -25,8 +31,8 @@ class CupyBackend(Backend):
         self.cupyx.scatter_add(target, index, values)
 
 
-def make_gpu_backend():
-    """The "gpu" device: CuPy on its current GPU, or an error that says what is missing."""
+def make_gpu_backend(index=None):
+    """The "gpu" device: CuPy on GPU `index` (None: its current GPU), or an error that says what is missing."""
     try:
         import cupy
         import cupyx
@@ -41,4 +47,4 @@ def make_gpu_backend():
         raise RuntimeError(f"device 'gpu': CuPy is installed but CUDA is not usable ({err})") from None
     if count == 0:
         raise RuntimeError("device 'gpu': CuPy is installed but no GPU was found")
-    return CupyBackend(cupy, cupyx)
+    return CupyBackend(cupy, cupyx, index)

@@ -270,8 +270,7 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
         stopped = interrupted["hit"]
         if several:     # the gradients, the loss, the hits and whether Ctrl-C reached a rank: one allreduce
             params = list(optimizer.params)
-            total, sums = distributed.unpack_gradients(params, distributed.reduce_sums(
-                distributed.pack_gradients(params, count, [value * count, *hits, stopped])))
+            total, sums = distributed.reduce_gradients(params, count, [value * count, *hits, stopped])
             value, hits, count, trains = sums[0] / total, list(sums[1:-1]), int(total), bool(params)
             stopped = sums[-1] > 0      # every rank stops after the same batch, wherever Ctrl-C arrived
         if not math.isfinite(value):

@@ -5,6 +5,8 @@
 An assertion that fails on any rank ends them all (-m mpi4py) with a non-zero exit status.
 """
 
+import os
+
 import numpy as np
 
 import minicnn as mc
@@ -50,6 +52,9 @@ assert np.allclose(q.grad.numpy(), 1 / weights.sum()) and r.grad is None
 share = D.part(10)
 assert D.reduce_sums([share.stop - share.start])[0] == 10
 assert len(D.shard(mc.data.ImageDataset(np.zeros((7, 1, 2, 2), np.uint8), np.arange(7)))) == len(range(7)[D.part(7)])
+# the ranks on this machine share it: their local numbers, and the cores for minicnn's threads
+assert D.local_size() == ranks and sorted(D.all_reduce(np.eye(ranks)[D.local_rank()])) == [1] * ranks
+assert D.reduce_sums([mc.get_num_threads()])[0] <= max(ranks, os.cpu_count())
 D.barrier()
 if D.is_main():
     print("primitives ok on", ranks, "ranks")

@@ -14,6 +14,7 @@ What it enforces is what breaks on a real GPU:
   which on a GPU waits for the device: a test can count them in a training step.
 """
 
+import os
 import types
 
 import numpy as _np
@@ -70,11 +71,12 @@ def _on_device(function):
 class ndarray:
     """A device array: a NumPy array that only the stand-in's functions may touch."""
 
-    __slots__ = ("_array",)
+    __slots__ = ("_array", "_device")
     __array_ufunc__ = None      # NumPy's ufuncs refuse it, and `numpy_array + this` comes here
 
     def __init__(self, array):
         self._array = array
+        self._device = _current_device      # CuPy allocates on the current device
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError("Implicit conversion to a NumPy array is not allowed. "
@@ -117,7 +119,9 @@ class ndarray:
     nbytes = property(lambda self: self._array.nbytes)
     T = property(lambda self: ndarray(self._array.T))
     mT = property(lambda self: ndarray(self._array.mT))
-    device = property(lambda self: cuda.Device(0))
+    device = property(lambda self: cuda.Device(self._device))
+    # a MemoryPointer: .ptr is the address of the first element (here the host's memory, for NCCL's double)
+    data = property(lambda self: types.SimpleNamespace(ptr=self._array.ctypes.data))
 
     def __len__(self):
         return len(self._array)
@@ -200,9 +204,22 @@ def asnumpy(a):
     return a.get()
 
 
+_current_device = 0
+# how many GPUs the stand-in shows: CUPY_STANDIN_GPUS in a test's subprocess (one by default)
+_device_count = int(os.environ.get("CUPY_STANDIN_GPUS", "1"))
+
+
 class _Device:
-    def __init__(self, id=0):
-        self.id = id
+    """cupy.cuda.Device: Device() is the current device; use() makes this one current (cupy/cuda/device.pyx)."""
+
+    def __init__(self, id=None):
+        self.id = _current_device if id is None else int(id)
+        if not 0 <= self.id < _device_count:
+            raise RuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+
+    def use(self):
+        global _current_device
+        _current_device = self.id
 
     def __eq__(self, other):
         return isinstance(other, _Device) and other.id == self.id
@@ -219,7 +236,9 @@ class _Device:
 
 cuda = types.SimpleNamespace(
     Device=_Device,
-    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 0,
+    get_current_stream=lambda: types.SimpleNamespace(ptr=0),     # the null stream
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: _device_count, getDevice=lambda: _current_device,
+                                  runtimeGetVersion=lambda: 0,
                                   getDeviceProperties=lambda device: {"name": b"CuPy stand-in (NumPy)"}),
 )
 
