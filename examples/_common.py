@@ -37,13 +37,26 @@ def parser(doc, epochs, batch_size=32, image_size=64, minutes=None):
     p.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling, dropout and the split")
     p.add_argument("--out", default=None, help="folder for the model and the plots (default runs/<example>)")
     p.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress line, 2 one line per epoch")
+    p.add_argument("--distributed", action="store_true",
+                   help="train on every MPI rank the script was started on, each its share of every batch: "
+                        "mpiexec -n 2 python -m mpi4py examples/<name>.py --distributed")
     return p
+
+
+def start(args):
+    """--distributed: join the MPI world (rank 0 reports and saves; the others train silently). Returns
+    `say`, the examples' print: rank 0's alone."""
+    if args.distributed:
+        mc.distributed.init()
+    return print if mc.distributed.is_main() else lambda *words, **options: None
 
 
 def save_results(name, args, model, history, test, predicted):
     """Write the model and its pictures under args.out: learning curves, confusion matrix,
     the first convolution's filters, one test image's feature maps, saliency and Grad-CAM
-    maps of a few test images, and the misclassified ones."""
+    maps of a few test images, and the misclassified ones. Rank 0's job alone (--distributed)."""
+    if not mc.distributed.is_main():
+        return
     out = args.out or os.path.join("runs", name)
     os.makedirs(out, exist_ok=True)
     model.save(os.path.join(out, "model.npz"))

@@ -32,6 +32,7 @@ chosen by cross-validation inside the training block: benchmarks/ablation.py).
 
     python examples/aerial_scenes.py --data ../shared/data/ucmerced   # a folder with one subfolder per class
     python examples/aerial_scenes.py                                  # downloads UCMerced_LandUse.zip once
+    mpiexec -n 2 python -m mpi4py examples/aerial_scenes.py --distributed    # on 2 MPI ranks (pip install ".[mpi]")
 """
 
 import time
@@ -39,7 +40,7 @@ import time
 import minicnn as mc
 import numpy as np
 
-from _common import conv_block, parser, save_results, strided_stem
+from _common import conv_block, parser, save_results, start, strided_stem
 from residual import residual_block
 
 L = mc.layers
@@ -82,17 +83,17 @@ def train_model(model, train, validation, epochs, lr, batch_size, verbose):
     return model.fit(train, epochs=epochs, batch_size=batch_size, validation_data=validation, verbose=verbose)
 
 
-def split(scenes, how, seed):
+def split(scenes, how, seed, say=print):
     """Training, validation and test sets: blocks of image numbers with a buffer between, or at random."""
     if how == "random":
-        print("split: random (stratified 70/10/20): near-twin tiles on both sides, the score is optimistic")
+        say("split: random (stratified 70/10/20): near-twin tiles on both sides, the score is optimistic")
         return mc.data.stratified_split(scenes, (0.7, 0.1, 0.2), seed=seed)
     parts = mc.data.grouped_split(scenes, mc.data.file_number, [range(0, 60), range(60, 100)], gap=BUFFER)
     train, test = parts
     buffer = parts.dropped_groups[0]
-    print(f"split: blocks of image numbers: {min(_numbers(train)):02d}-{max(_numbers(train)):02d} training, "
-          f"{buffer[0]:02d}-{buffer[-1]:02d} dropped ({parts.dropped[0]} images: the buffer, wider than the leak "
-          f"between neighbouring tiles), {min(_numbers(test)):02d}-{max(_numbers(test)):02d} test")
+    say(f"split: blocks of image numbers: {min(_numbers(train)):02d}-{max(_numbers(train)):02d} training, "
+        f"{buffer[0]:02d}-{buffer[-1]:02d} dropped ({parts.dropped[0]} images: the buffer, wider than the leak "
+        f"between neighbouring tiles), {min(_numbers(test)):02d}-{max(_numbers(test)):02d} test")
     return train, None, test
 
 
@@ -107,24 +108,27 @@ def main():
     p.add_argument("--split", choices=("blocks", "random"), default="blocks",
                    help="blocks of image numbers (default; honest) or random (stratified 70/10/20; leaky)")
     args = p.parse_args()
+    say = start(args)
     mc.manual_seed(args.seed)
-    scenes = mc.datasets.uc_merced(root=args.data, image_size=(args.image_size, args.image_size))
-    train, validation, test = split(scenes, args.split, args.seed)
+    with mc.distributed.main_first():       # --distributed: rank 0 downloads, the others read its copy
+        scenes = mc.datasets.uc_merced(root=args.data, image_size=(args.image_size, args.image_size))
+    train, validation, test = split(scenes, args.split, args.seed, say)
     classes = len(scenes.class_names)
     held_out = "the test images are scored once, at the end" if validation is None else \
         f"{len(validation)} validation images draw the validation curve"
-    print(f"UC Merced: {classes} classes; {len(train)} training, {len(test)} test images; {held_out}")
+    say(f"UC Merced: {classes} classes; {len(train)} training, {len(test)} test images; {held_out}")
 
     model = build_model(train, args.image_size, classes).to(args.device)
-    model.summary()
-    start = time.perf_counter()
+    model.summary(print_fn=say)
+    began = time.perf_counter()
     history = train_model(model, train, validation, args.epochs, args.lr, args.batch_size, args.verbose)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     plain = float(np.mean(model.predict(test).argmax(axis=1) == test.labels))
     predicted = predict_all_symmetries(model, test.images, args.batch_size).argmax(axis=1)
     accuracy = float(np.mean(predicted == test.labels))
-    print(f"test accuracy: {accuracy:.2%} averaged over the 8 symmetries ({plain:.2%} on the images as they are); "
-          f"{seconds / 60:.1f} min of training on {args.device}")
+    say(f"test accuracy: {accuracy:.2%} averaged over the 8 symmetries ({plain:.2%} on the images as they are); "
+        f"{seconds / 60:.1f} min of training on {args.device}"
+        + (f", {mc.distributed.world_size()} ranks" if args.distributed else ""))
     save_results("aerial_scenes", args, model, history, test, predicted)
 
 

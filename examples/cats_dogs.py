@@ -15,6 +15,7 @@ its batch normalisation and ReLU, which then work on a quarter of the values.
 
     python examples/cats_dogs.py --data ../shared/data/catsdogs      # a folder with train/ and validation/
     python examples/cats_dogs.py                                      # downloads cats_and_dogs_filtered.zip once
+    mpiexec -n 2 python -m mpi4py examples/cats_dogs.py --distributed    # on 2 MPI ranks (pip install ".[mpi]")
 """
 
 import time
@@ -22,7 +23,7 @@ import time
 import minicnn as mc
 import numpy as np
 
-from _common import parser, save_results, strided_stem
+from _common import parser, save_results, start, strided_stem
 
 L = mc.layers
 
@@ -68,25 +69,28 @@ def main():
                    help="score the validation images after every n-th epoch, and at the end of a shorter run "
                         "(default 4: 30 s of the 11 min)")
     args = p.parse_args()
+    say = start(args)
     mc.manual_seed(args.seed)
     size = (args.image_size, args.image_size)
-    train, validation = mc.datasets.cats_and_dogs(root=args.data, image_size=size)
-    print(f"cats vs dogs: {len(train)} training, {len(validation)} validation images, classes {train.class_names}")
+    with mc.distributed.main_first():       # --distributed: rank 0 downloads, the others read its copy
+        train, validation = mc.datasets.cats_and_dogs(root=args.data, image_size=size)
+    say(f"cats vs dogs: {len(train)} training, {len(validation)} validation images, classes {train.class_names}")
 
     model = build_model(train, args.image_size).to(args.device)
-    model.summary()
+    model.summary(print_fn=say)
     model.compile(mc.optimizers.Adam(lr=mc.schedules.OneCycle(max_lr=args.lr)),
                   mc.losses.BinaryCrossentropy(from_logits=True), metrics=["accuracy"])
-    start = time.perf_counter()
+    began = time.perf_counter()
     blended = mc.data.MixUp(train, alpha=args.mixup) if args.mixup else train
     history = model.fit(blended, epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
                         validation_freq=min(args.validation_freq, max(args.epochs, 1)), verbose=args.verbose)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     plain = float(np.mean((model.predict(validation)[:, 0] > 0) == validation.labels))
     predicted = (dog_probability(model, validation.images, args.batch_size) > 0.5).astype(np.int64)
     accuracy = float(np.mean(predicted == validation.labels))
-    print(f"validation accuracy: {accuracy:.2%} averaged with the mirror images ({plain:.2%} on the images as "
-          f"they are); {seconds / 60:.1f} min of training on {args.device}")
+    say(f"validation accuracy: {accuracy:.2%} averaged with the mirror images ({plain:.2%} on the images as "
+        f"they are); {seconds / 60:.1f} min of training on {args.device}"
+        + (f", {mc.distributed.world_size()} ranks" if args.distributed else ""))
     save_results("cats_dogs", args, model, history, validation, predicted)
 
 

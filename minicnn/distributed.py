@@ -16,6 +16,7 @@ the same script runs on a laptop and on a cluster.
 import importlib
 import os
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -102,6 +103,16 @@ def let_rank_0_report(seconds=5.0):
     shown once, not once per rank; where a script catches it, every rank then goes on alike."""
     if _world is not None and rank() != 0:
         time.sleep(seconds)
+
+
+@contextmanager
+def main_first():
+    """Rank 0 runs the block first (a download, a cache to fill), the other ranks once it has finished."""
+    if not is_main():
+        barrier()
+    yield
+    if is_main():
+        barrier()
 
 
 def all_reduce(value, op="sum"):

@@ -1,11 +1,13 @@
 """The training examples end to end on small made-up folders: the split they print, and a saved
 model that anyone can score from raw uint8 images (issue 11's promise to teachers)."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import minicnn as mc
@@ -70,6 +72,24 @@ def test_cats_dogs_saves_a_model_that_scores_raw_images(tmp_path):
     out = run_example("cats_dogs", "--data", str(tmp_path), "--epochs", "2", "--image-size", "32",
                       "--out", str(tmp_path / "run"))
     assert "validation accuracy" in out
+    logits = score_saved_model(tmp_path / "run" / "model.npz", tmp_path / "validation" / "dogs")
+    assert logits.shape == (12, 1) and np.isfinite(logits).all()
+
+
+def test_cats_dogs_runs_unchanged_on_two_mpi_ranks_with_distributed(tmp_path):
+    pytest.importorskip("mpi4py")
+    mpiexec = shutil.which("mpiexec") or str(Path(sys.executable).parent / "mpiexec")
+    if not Path(mpiexec).exists():
+        pytest.skip("no mpiexec (pip install '.[test]')")
+    cats_and_dogs(tmp_path, 12)
+    example = str(ROOT / "examples" / "cats_dogs.py")
+    command = [mpiexec, "-n", "2", sys.executable, "-m", "mpi4py", example, "--distributed", "--verbose", "2",
+               "--data", str(tmp_path), "--epochs", "2", "--image-size", "32", "--out", str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert out.count("validation accuracy") == 1 and "min of training on cpu, 2 ranks" in out, out
+    assert out.count("Epoch 2/2") == 1 and out.count("Total params") == 1       # rank 0 alone reports
     logits = score_saved_model(tmp_path / "run" / "model.npz", tmp_path / "validation" / "dogs")
     assert logits.shape == (12, 1) and np.isfinite(logits).all()
 
