@@ -1,6 +1,6 @@
 """Data-parallel fit over MPI on this machine, and what it predicts for more ranks (issue 21).
 
-    python benchmarks/distributed.py                  # launches mpiexec itself; about 2 minutes
+    python benchmarks/distributed.py                  # launches mpiexec itself; about 6 minutes
     python benchmarks/distributed.py --markdown out.md
 
 1. fit's step time for CATSDOGS-64 (benchmarks/models.py) at a global batch of 32 and 128 on 1, 2 and
@@ -10,7 +10,8 @@
    shared memory.
 3. A model for p ranks on a network: step(p) = compute(batch / p) + allreduce, the ring allreduce
    moving 2 (p - 1) / p times the gradient bytes over the link, compute measured here on one rank at
-   each per-rank batch. Each rank is assumed to be a machine like this one's single core.
+   each per-rank batch. Each rank is assumed to be a machine like this one's single core. For
+   CATSDOGS-64 and the examples' own networks (aerial_scenes' residual network, cats_dogs' at 96 px).
 """
 
 import argparse
@@ -27,34 +28,61 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 
-def worker(spec):
+NETWORKS = {"catsdogs": "CATSDOGS-64", "aerial": "aerial_scenes at 64 px", "cats96": "cats_dogs at 96 px"}
+
+
+def network(name, images):
+    """(compiled model, x, y): CATSDOGS-64 (benchmarks/models.py, SGD) or an example's own network
+    (examples/aerial_scenes.py, examples/cats_dogs.py, with their augmentation; Adam), random images."""
     import minicnn as mc
     import models
+    if name == "catsdogs":
+        model, _, _ = models.minicnn_model(1)
+        model.compile(optimizer=mc.optimizers.SGD(0.01), loss=mc.losses.BinaryCrossentropy(from_logits=True))
+        x, y = models.batch("minicnn", 1, images)
+        return model, x.numpy(), y.numpy().astype(np.float32)
+    sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+    rng = np.random.default_rng(0)
+    size, classes = (64, 21) if name == "aerial" else (96, 1)
+    x = rng.integers(0, 256, (images, 3, size, size)).astype(np.uint8)
+    y = rng.integers(0, max(classes, 2), images)
+    if name == "aerial":
+        from aerial_scenes import build_model
+        model = build_model(mc.data.as_dataset(x, y), size, classes)
+        loss = mc.losses.SparseCategoricalCrossentropy(from_logits=True)
+    else:
+        from cats_dogs import build_model
+        model = build_model(mc.data.as_dataset(x, y), size)
+        loss, y = mc.losses.BinaryCrossentropy(from_logits=True), y.astype(np.float32)
+    model.compile(optimizer=mc.optimizers.Adam(1e-3), loss=loss)
+    return model, x, y
+
+
+def worker(spec):
+    import minicnn as mc
     from minicnn import distributed
     distributed.init()
     mc.set_num_threads(1)
-    model, _, _ = models.minicnn_model(1)
-    model.compile(optimizer=mc.optimizers.SGD(0.01), loss=mc.losses.BinaryCrossentropy(from_logits=True))
     batch, steps = spec["batch"], spec["steps"]
-    x, y = models.batch("minicnn", 1, batch * steps)
-    reduce_seconds = []
-    original = distributed.reduce_sums
+    model, x, y = network(spec.get("model", "catsdogs"), batch * steps)
+    exchange_seconds = []
+    original = distributed.reduce_gradients
 
-    def timed(values):
+    def timed(*args, **kwargs):             # fit's one exchange a step: pack, allreduce, unpack
         start = time.perf_counter()
-        out = original(values)
-        reduce_seconds.append(time.perf_counter() - start)
+        out = original(*args, **kwargs)
+        exchange_seconds.append(time.perf_counter() - start)
         return out
-    distributed.reduce_sums = timed
+    distributed.reduce_gradients = timed
     marks = []
     callback = mc.callbacks.LambdaCallback(on_train_batch_end=lambda step, logs: marks.append(time.perf_counter()))
-    model.fit(x.numpy(), y.numpy().astype(np.float32), batch_size=batch, epochs=1, shuffle=False, verbose=0,
-              callbacks=[callback])
-    distributed.reduce_sums = original
+    model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=[callback])
+    distributed.reduce_gradients = original
     step_seconds = np.diff(marks)[2:]                       # the first steps touch fresh memory
-    gradient_mb = sum(p.size for p in model.parameters()) * 8 / 2 ** 20
+    gradient_mb = sum(p.size for p in model.trainable_weights) * 8 / 2 ** 20
     result = {"ranks": distributed.world_size(), "batch": batch, "step": float(np.median(step_seconds)),
-              "allreduce": float(np.median(reduce_seconds[3:])), "gradient_mb": gradient_mb}
+              "allreduce": float(np.median(exchange_seconds[3:])) if exchange_seconds else 0.0,
+              "gradient_mb": gradient_mb}
     sizes = {}
     if spec.get("sizes"):
         for mb in (1, 4, 16, 64):
@@ -80,45 +108,59 @@ def launch(ranks, spec):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=10, help="steps per measurement, at least 6 (default 10)")
+    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128], help="global batches (default 32 128)")
     parser.add_argument("--markdown", default=None)
+    parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS),
+                        help="the networks of the scaling model (default: all three)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(json.loads(args.worker))
+    if args.steps < 6:
+        parser.error(f"--steps must be at least 6 (the first 3 are left out), got {args.steps}")
     lines = [f"Command: python benchmarks/distributed.py {' '.join(sys.argv[1:])}", "",
              "| global batch | ranks | step ms | images/s | allreduce ms (share of the step) |",
              "| --- | --- | --- | --- | --- |"]
     print("\n".join(lines), flush=True)
     measured = {}
-    for batch in (32, 128):
+    for batch in args.batches:
         for ranks in (1, 2, 3):
-            r = launch(ranks, {"batch": batch, "steps": args.steps, "sizes": ranks == 2 and batch == 32})
+            r = launch(ranks, {"batch": batch, "steps": args.steps, "sizes": ranks == 2 and batch == args.batches[0]})
             measured[(batch, ranks)] = r
             share = f"{1e3 * r['allreduce']:.1f} ({r['allreduce'] / r['step']:.0%})" if ranks > 1 else "-"
             lines.append(f"| {batch} | {ranks} | {1e3 * r['step']:.1f} | {batch / r['step']:.0f} | {share} |")
             print(lines[-1], flush=True)
     first = len(lines)
-    sizes = measured[(32, 2)]["sizes"]
+    sizes = measured[(args.batches[0], 2)]["sizes"]
     per_mb = np.polyfit([float(k) for k in sizes], list(sizes.values()), 1)
-    gradient_mb = measured[(32, 1)]["gradient_mb"]
+    gradient_mb = measured[(args.batches[0], 1)]["gradient_mb"]
     lines += ["", "Allreduce on 2 ranks here: " + ", ".join(f"{k} MB {1e3 * v:.1f} ms" for k, v in sizes.items())
               + f"; {1e3 * per_mb[0]:.2f} ms per MB. fit's buffer: {gradient_mb:.1f} MB (float64 gradients).", ""]
-    compute = {}
-    for per_rank in (1, 2, 4, 8, 16, 32, 64, 128):
-        compute[per_rank] = launch(1, {"batch": per_rank, "steps": max(args.steps, 6)})["step"]
-    lines += ["Predicted step time and scaling efficiency (images/s per rank against one rank) at a global batch",
-              "of 128, ring allreduce of the gradient buffer; compute(batch / p) measured on one rank here:", "",
-              "| ranks | per-rank batch | compute ms | 10 Gb/s: step ms, efficiency | 100 Gb/s: step ms, efficiency |",
-              "| --- | --- | --- | --- | --- |"]
-    for p in (2, 4, 8, 16, 32, 64):
-        per_rank = 128 // p
-        cells = []
-        for gbit in (10, 100):
-            ring = 2 * (p - 1) / p * gradient_mb * 2 ** 20 * 8 / (gbit * 1e9)
-            step = compute[per_rank] + ring
-            cells.append(f"{1e3 * step:.1f}, {compute[128] / (p * step):.0%}")
-        lines.append(f"| {p} | {per_rank} | {1e3 * compute[per_rank]:.1f} | {cells[0]} | {cells[1]} |")
+    ranks_modelled = (2, 4, 8, 16, 32, 64)
+    lines += ["Predicted scaling efficiency (images/s per rank against one rank) at the global batches above (the",
+              "examples' is 32): step(p) = compute(batch / p), measured on one rank here, + a ring allreduce of",
+              "the float64 gradient buffer over a 10 Gb/s / 100 Gb/s link. Each cell: 10 Gb/s / 100 Gb/s.", "",
+              "| network (gradient buffer) | global batch | " + " | ".join(f"{p} ranks" for p in ranks_modelled) + " |",
+              "| --- | --- | " + " | ".join("---" for _ in ranks_modelled) + " |"]
+    notes = []
+    for name in args.networks:
+        compute = {}
+        for per_rank in [2 ** k for k in range(max(args.batches).bit_length()) if 2 ** k <= max(args.batches)]:
+            r = launch(1, {"batch": per_rank, "steps": args.steps, "model": name})
+            compute[per_rank], mb = r["step"], r["gradient_mb"]
+        for batch in args.batches:
+            cells = []
+            for p in ranks_modelled:
+                if batch // p not in compute:
+                    cells.append("-")
+                    continue
+                steps = [compute[batch // p] + 2 * (p - 1) / p * mb * 2 ** 20 * 8 / (gbit * 1e9) for gbit in (10, 100)]
+                cells.append(" / ".join(f"{compute[batch] / (p * step):.0%}" for step in steps))
+            lines.append(f"| {NETWORKS[name]} ({mb:.1f} MB) | {batch} | " + " | ".join(cells) + " |")
+        notes.append(f"{NETWORKS[name]}: one rank's step, ms, at {min(compute)}-{max(compute)} images: "
+                     + ", ".join(f"{k}: {1e3 * v:.0f}" for k, v in compute.items()) + ".")
+    lines += [""] + notes
     print("\n".join(lines[first:]), flush=True)
     if args.markdown:
         with open(args.markdown, "w") as f:

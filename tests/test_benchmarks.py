@@ -30,3 +30,11 @@ def test_step_time_runs():
     done = run("step_time.py", "--batch", "2", "--steps", "3", "--skip", "1")
     assert done.returncode == 0, done.stderr
     assert "median" in done.stdout
+
+
+def test_distributed_benchmark_runs_on_one_to_three_ranks_and_models_more():
+    pytest.importorskip("mpi4py")
+    done = run("distributed.py", "--steps", "6", "--batches", "4", "--networks", "catsdogs")
+    assert done.returncode == 0, done.stderr
+    assert "| 4 | 3 |" in done.stdout and "ms per MB" in done.stdout
+    assert "| CATSDOGS-64 (" in done.stdout and "one rank's step, ms, at 1-4 images" in done.stdout
