@@ -15,12 +15,14 @@ the same script runs on a laptop and on a cluster.
 
 import importlib
 import os
+import sys
 import time
 from contextlib import contextmanager
 
 import numpy as np
 
 from .backend import set_num_threads, use_gpu
+from .caller import warn_at_caller
 from .data.dataset import share
 from .tensor import Tensor, tensor
 
@@ -51,6 +53,10 @@ def init():
                 _machine = _world.Split_type(MPI.COMM_TYPE_SHARED)
                 set_num_threads(_cores_of_this_rank(local_size()))
                 use_gpu(local_rank())
+                if "mpi4py.run" not in sys.modules and rank() == 0:
+                    warn_at_caller("mc.distributed: this script was not started with `python -m mpi4py`, so an "
+                                   "error on one rank leaves the others waiting for it; start it as "
+                                   "mpiexec -n N python -m mpi4py script.py")
     return world_size()
 
 

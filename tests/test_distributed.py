@@ -225,3 +225,14 @@ def test_ctrl_c_to_mpiexec_stops_fit_on_every_rank_within_seconds(tmp_path):
     assert steps[0] == steps[1] and after_fit(stdout).endswith("spread 0.0"), stdout
     assert stdout.count("Training interrupted during epoch") == 1
     assert stderr.count("Ctrl-C: stopping after this batch") == 1, stderr
+
+
+@needs_mpiexec
+def test_a_script_started_without_minus_m_mpi4py_is_told_once():
+    script = "import minicnn as mc; mc.distributed.init(); print('rank', mc.distributed.rank())"
+    plain = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=120)
+    assert plain.returncode == 0 and plain.stderr.count("was not started with `python -m mpi4py`") == 1, plain.stderr
+    wrapped = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "mpi4py", "-c", script], capture_output=True,
+                             text=True, timeout=120)
+    assert wrapped.returncode == 0 and "mpi4py" not in wrapped.stderr, wrapped.stderr
