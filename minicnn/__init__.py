@@ -10,7 +10,7 @@
 import numpy as np
 
 from . import callbacks, cuda, data, datasets, functional, layers, losses, metrics, nn, optim, optimizers, plots
-from . import distributed, schedules, utils, viz
+from . import distributed, onnx, schedules, utils, viz
 from . import functional as F
 from .autograd import is_grad_enabled, no_grad, set_grad_enabled
 from .backend import device, get_backend, get_num_threads, gpu_available, set_num_threads
@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "tensor", "zeros", "ones", "randn", "manual_seed", "no_grad", "is_grad_enabled",
            "gradcheck", "functional", "F", "metrics", "plots", "viz", "get_backend", "gpu_available",
            "set_num_threads", "get_num_threads", "Input", "Model", "Sequential", "load_model",
-           "layers", "losses", "optimizers", "schedules", "callbacks", "data", "datasets", "distributed",
+           "layers", "losses", "optimizers", "schedules", "callbacks", "data", "datasets", "distributed", "onnx",
            "nn", "optim", "utils", "cuda", "save", "load", "device", "set_grad_enabled", "Generator", "from_numpy",
            "flatten", "max", "argmax", "sum", "mean", "float32", "float", "float64", "double", "int64", "long",
            "int32", "int", "uint8", "bool"]

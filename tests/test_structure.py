@@ -22,7 +22,7 @@ FLOORS = {
     "layers": 5, "losses": 5,
     "io": 6, "viz": 6,
     "models": 7,
-    "nn": 8,
+    "nn": 8, "onnx": 8,
     "__init__": 9,
 }
 

@@ -36,6 +36,14 @@ _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.f
 
 def atomic_savez(path, arrays):
     """np.savez to `path`, all or nothing."""
+    with atomic_file(path) as file:
+        np.savez(file, **arrays)
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """A binary file to write that becomes `path` in one step when the block ends (os.replace); on an
+    error, or a crash, `path` keeps what it held before."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"save: {path} is a folder; give the file's path, such as {os.path.join(path, 'model.npz')}")
@@ -46,7 +54,7 @@ def atomic_savez(path, arrays):
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # the umask applies, as to any file
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

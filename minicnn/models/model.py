@@ -31,6 +31,8 @@ from . import training
 from .inputs import check_model_input
 
 
+EXPORT_FORMATS = {}     # format name -> function(model, path, **options); mc.onnx adds "onnx"
+
 class Model(Layer):
     output_shapes = None        # the shapes (no batch axis) of the last call's outputs
 
@@ -246,6 +248,13 @@ class Model(Layer):
                 "layers": [saving.layer_entry(layer, LAYER_TYPES) for layer in layers],
                 "nodes": [{"layer": node.layer.name, "as_list": node.as_list,
                            "inputs": [position.get(id(t), -1) for t in node.inputs]} for node in self.nodes]}
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, **kwargs):
+        """Keras' model.export: format="onnx" writes an ONNX file (mc.onnx.export; opset=13 by default)."""
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"export: format must be one of {sorted(EXPORT_FORMATS)} in minicnn, got {format!r}"
+                             + (" (Keras' default; minicnn has no TensorFlow)" if format == "tf_saved_model" else ""))
+        return EXPORT_FORMATS[format](self, filepath, **kwargs)
 
     def save_weights(self, path):
         saving.save_weights(self, path)
