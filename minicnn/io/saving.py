@@ -217,9 +217,14 @@ def _plain(value):
 
 
 def save_weights(model, path):
+    """The weights by name: an .npz file, or safetensors' format where `path` ends in .safetensors."""
     if not model.built:
         raise ValueError("save_weights: the model has no weights yet; call it on a batch first")
-    atomic_savez(path, weight_arrays(model))
+    if os.fspath(path).endswith(".safetensors"):
+        from .safetensors import save_file
+        save_file(weight_arrays(model), path, metadata={"format": CODE_FORMAT})
+    else:
+        atomic_savez(path, weight_arrays(model))
 
 
 def read_arrays(path):
@@ -318,6 +323,9 @@ def compile_as_saved(model, settings, state, path):
 
 
 def load_weights(model, path):
+    if os.fspath(path).endswith(".safetensors"):
+        from .safetensors import load_file
+        return set_weight_arrays(model, load_file(path), path)
     arrays = read_arrays(path)
     arrays = {k: v for k, v in arrays.items() if k != "__architecture__" and not k.startswith(OPTIMIZER)}
     set_weight_arrays(model, arrays, path)

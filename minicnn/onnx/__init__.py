@@ -4,7 +4,8 @@
 """
 
 from ..models.model import EXPORT_FORMATS
-from .export import cross_correlation_kernel, export
+from ..ops.conv import cross_correlation_kernel
+from .export import export
 
 EXPORT_FORMATS["onnx"] = export       # model.export(path, format="onnx"), as in Keras
 

@@ -32,18 +32,13 @@ from ..layers import (Activation, Add, AveragePooling2D, BatchNormalization, Con
                       SeparableConv2D, Sigmoid, Softmax, Tanh)
 from ..layers.symbolic import Input, Symbolic, graph
 from ..models import Model, Sequential
+from ..ops.conv import cross_correlation_kernel
 from ..ops.im2col import pair, padding_amounts
 from ..tensor import zeros
 
 OPSETS = range(13, 22)      # 13: Softmax over one axis; 21: what onnxruntime 1.18+ runs
 IDENTITY_AT_INFERENCE = (Dropout, RandomFlip, RandomRotate90, RandomTranslation, RandomRotation, RandomZoom,
                          RandomContrast, RandomColorBalance)
-
-
-def cross_correlation_kernel(kernel):
-    """minicnn's convolution kernel (F, C, [KH,] KW) as ONNX's / PyTorch's: turned 180 degrees."""
-    spatial = tuple(range(2, kernel.ndim))
-    return np.ascontiguousarray(np.flip(kernel, axis=spatial))
 
 
 def export(model, path, opset=13):

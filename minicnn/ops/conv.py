@@ -18,6 +18,8 @@ out for speed. The gradient sends window values back with col2im, its adjoint.
 
 import numbers
 
+import numpy as np
+
 from .. import autograd
 from ..tensor import Tensor
 from .im2col import output_size, padding_amounts, pair, unpad2d
@@ -161,3 +163,11 @@ def _check_conv_args(x, weight, bias, ndim, layout, kernel_layout):
     devices = {t.device for t in (x, weight, bias) if t is not None}
     if len(devices) > 1:
         raise ValueError(f"{name}: x, weight and bias are on different devices {sorted(devices)}")
+
+
+def cross_correlation_kernel(kernel):
+    """The kernel that cross-correlation (PyTorch's, Keras' and ONNX's "convolution") needs to give the
+    outputs this convolution gives with `kernel` (F, C, [KH,] KW): turned 180 degrees, a NumPy array.
+    Its own inverse: every kernel that crosses between minicnn and those libraries is flipped once."""
+    kernel = np.asarray(kernel)
+    return np.ascontiguousarray(np.flip(kernel, axis=tuple(range(2, kernel.ndim))))
