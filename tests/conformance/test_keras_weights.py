@@ -16,7 +16,7 @@ def test_a_keras_sequential_cnns_weights_give_its_predictions_in_minicnn(tmp_pat
     K = keras.layers
     keras.utils.set_random_seed(0)
     reference = keras.Sequential([
-        keras.Input((10, 10, 3)), K.Conv2D(4, 3, padding="same", activation="relu"), K.BatchNormalization(),
+        keras.Input((12, 12, 3)), K.Conv2D(4, 3, padding="same", activation="relu"), K.BatchNormalization(),
         K.MaxPooling2D(2), K.DepthwiseConv2D(3, depth_multiplier=2, padding="same"), K.SeparableConv2D(5, 3),
         K.Conv2D(3, 2, strides=2, activation="tanh"), K.Flatten(), K.Dense(6, activation="relu"), K.Dense(2)])
     batchnorm = reference.layers[1]
@@ -28,9 +28,9 @@ def test_a_keras_sequential_cnns_weights_give_its_predictions_in_minicnn(tmp_pat
         L.Conv2D(4, 3, padding="same", activation="relu", name="first"), L.BatchNormalization(), L.MaxPooling2D(2),
         L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"), L.SeparableConv2D(5, 3),
         L.Conv2D(3, 2, strides=2, activation="tanh"), L.Flatten(), L.Dense(6, activation="relu"), L.Dense(2)],
-        input_shape=(3, 10, 10))
+        input_shape=(3, 12, 12))
     mc.io.load_keras_weights(mine, tmp_path / "model.weights.h5")
-    images = rng.normal(size=(4, 10, 10, 3)).astype(np.float32)
+    images = rng.normal(size=(4, 12, 12, 3)).astype(np.float32)
     expected = keras.ops.convert_to_numpy(reference(images, training=False))
     got = mine.predict(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
