@@ -38,3 +38,15 @@ def test_distributed_benchmark_runs_on_one_to_three_ranks_and_models_more():
     assert done.returncode == 0, done.stderr
     assert "| 4 | 3 |" in done.stdout and "ms per MB" in done.stdout
     assert "| CATSDOGS-64 (" in done.stdout and "one rank's step, ms, at 1-4 images" in done.stdout
+
+
+def test_onnx_speed_compares_a_saved_model_with_its_export(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import minicnn as mc
+    model = mc.Sequential([mc.layers.Conv2D(2, 3, activation="relu"), mc.layers.Flatten(), mc.layers.Dense(2)],
+                          input_shape=(1, 6, 6))
+    model.save(tmp_path / "model.npz")
+    done = run("onnx_speed.py", str(tmp_path / "model.npz"), "--repeats", "1")
+    assert done.returncode == 0, done.stderr
+    row = [line for line in done.stdout.splitlines() if "model.npz |" in line][-1]
+    assert float(row.split("|")[2]) < 1e-4
