@@ -35,3 +35,16 @@ def float32_close(actual, expected, magnitude, rel=2e-5, abs_=1e-5):
     assert actual.shape == np.shape(expected), (actual.shape, np.shape(expected))
     assert np.all(error <= bound), (f"max error {error.max():.3g}, "
                                     f"bound there {bound.flat[np.argmax(error - bound)]:.3g}")
+
+
+def assert_onnx_export_agrees(model, images, folder):
+    """The model exported by mc.onnx.export runs in onnxruntime (where installed) and gives its predict
+    on `images` within 1e-4."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    path = mc.onnx.export(model, folder / "model.onnx")
+    theirs = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": np.asarray(images, np.float32)})[0]
+    np.testing.assert_allclose(theirs, model.predict(images), rtol=1e-4, atol=1e-4)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import minicnn as mc
+from helpers import assert_onnx_export_agrees
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,7 @@ def score_saved_model(path, folder):
     side = model.input_shape[-1]
     images = np.stack([mc.data.load_image(p, (side, side), "RGB") for p in sorted(folder.glob("*.png"))])
     assert images.dtype == np.uint8 and images.shape[1:] == (3, side, side)
+    assert_onnx_export_agrees(model, images.astype(np.float32), Path(path).parent)     # and it travels
     return model.predict(images)
 
 

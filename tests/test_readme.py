@@ -5,6 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
+import minicnn as mc
+from helpers import assert_onnx_export_agrees
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -45,7 +50,8 @@ def test_digits_main_job_reaches_95_percent(tmp_path):
                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, check=True)
     accuracy = float(re.search(r"test accuracy: ([\d.]+)%", result.stdout).group(1))
     assert accuracy >= 95
-    assert (tmp_path / "model.npz").exists()
+    model = mc.load_model(tmp_path / "model.npz")        # the trained model travels: ONNX gives its outputs
+    assert_onnx_export_agrees(model, mc.datasets.digits()[0][:64].astype(np.float32), tmp_path)
 
 
 def test_examples_answer_help():
