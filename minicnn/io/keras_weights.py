@@ -114,4 +114,4 @@ def _set(layer, values, name, flattened):
         if tuple(tensor.shape) != array.shape:
             raise ValueError(f"load_keras_weights: {name!r} holds shape {array.shape} for layer {layer.name!r}, "
                              f"which wants {tuple(tensor.shape)}")
-        tensor.data = tensor.backend.from_host(np.ascontiguousarray(array, np.float32))
+        tensor.data = tensor.backend.from_host(np.array(array, np.float32))     # a copy of its own, writable

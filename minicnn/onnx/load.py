@@ -1,0 +1,357 @@
+"""An ONNX file of a CNN (as PyTorch's and Keras' exporters write them) as an mc.Model.
+
+    model = mc.onnx.load("net.onnx")        # a functional mc.Model: trainable, summary(), mc.viz
+
+Each node becomes a minicnn layer called on the symbolic tensors of its inputs (the functional API),
+its weights taken from the file's initializers; every Conv kernel crosses flipped, from ONNX's
+cross-correlation to minicnn's convolution. What is computed from shapes alone (the Shape, Gather,
+Concat chains exporters write before a Reshape that flattens) is computed here, once. An operator
+with no minicnn form, or attributes minicnn lacks (dilations, ceil_mode, groups other than 1 or the
+channels), is refused, naming the operator and the node.
+"""
+
+import os
+import re
+
+import numpy as np
+
+from ..layers import (Add, AveragePooling2D, BatchNormalization, Concatenate, Conv1D, Conv2D, Dense,
+                      DepthwiseConv2D, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, LeakyReLU, MaxPooling2D,
+                      Multiply, ReLU, Rescaling, Sigmoid, Softmax, Tanh)
+from ..layers.symbolic import Input, Symbolic
+from ..models import Model
+from ..ops.conv import cross_correlation_kernel
+from ..ops.im2col import padding_amounts
+
+BATCH = -(2 ** 62)      # the batch size in a shape computed here: unknown until the model runs
+
+
+class _Pooled:
+    """A global pooling's output: minicnn's (N, C), which ONNX sees as (N, C, 1, 1) until it is flattened."""
+
+    def __init__(self, symbolic):
+        self.symbolic = symbolic
+
+
+def load(path):
+    """The ONNX model at `path` as an mc.Model (one input (N, C, H, W) or (N, features), float32)."""
+    import onnx
+    from onnx import numpy_helper
+    proto = onnx.load(os.fspath(path))
+    graph = proto.graph
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in values]     # older files list initializers as inputs too
+    if len(inputs) != 1:
+        raise ValueError(f"mc.onnx.load: {path} has {len(inputs)} inputs; minicnn's models take one")
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim]
+    if len(dims) < 2 or any(d is None for d in dims[1:]):
+        raise ValueError(f"mc.onnx.load: input {inputs[0].name!r} has shape {dims}; minicnn needs every axis but "
+                         f"the batch fixed")
+    source = Input(shape=tuple(dims[1:]))
+    values[inputs[0].name] = source
+    uses = {}
+    for node in graph.node:
+        for name in node.input:
+            uses[name] = uses.get(name, 0) + 1
+    names = set()
+    for node in graph.node:
+        convert = CONVERTERS.get(node.op_type)
+        where = f"node {node.name or node.output[0]!r}"
+        if convert is None:
+            raise ValueError(f"mc.onnx.load: operator {node.op_type} ({where}) has no minicnn form; minicnn reads "
+                             f"{', '.join(sorted(CONVERTERS))}")
+        attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        args = [values[name] if name else None for name in node.input]
+        context = _Context(node, where, _layer_name(node, names), opset, uses, values)
+        try:
+            result = convert(context, args, attributes)
+        except ValueError as error:         # minicnn's own refusals (a layer's arguments), named by the node
+            if str(error).startswith(f"mc.onnx.load: {node.op_type} ("):
+                raise
+            raise context.refuse(str(error).removeprefix("mc.onnx.load: ")) from None
+        results = result if isinstance(result, tuple) else (result,)
+        if any(name for name in node.output[len(results):]):
+            raise context.refuse(f"outputs {list(node.output)}: minicnn computes only the first")
+        for name, value in zip(node.output, results):
+            values[name] = value
+    outputs = [_symbolic(values[o.name], f"output {o.name!r}") for o in graph.output]
+    if any(output is source for output in outputs):
+        raise ValueError(f"mc.onnx.load: an output of {path} is its input itself: nothing to compute")
+    model = Model(source, outputs if len(outputs) > 1 else outputs[0], name=_clean(graph.name) or None)
+    return model
+
+
+class _Context:
+    def __init__(self, node, where, name, opset, uses, values):
+        self.node, self.where, self.name, self.opset, self.uses, self.values = node, where, name, opset, uses, values
+
+    def refuse(self, why):
+        return ValueError(f"mc.onnx.load: {self.node.op_type} ({self.where}): {why}")
+
+    def call(self, layer, x, weights=()):
+        """layer called on x (building it), then its weights set, in the order of its parameters and buffers."""
+        out = layer(x)
+        for tensor, array in zip(list(layer.params.values()) + list(layer.buffers.values()), weights):
+            if tuple(tensor.shape) != np.shape(array):
+                raise self.refuse(f"weights of shape {np.shape(array)} where {layer.name} wants {tuple(tensor.shape)}")
+            tensor.data = tensor.backend.from_host(np.array(array, np.float32))     # a copy of its own, writable
+        return out
+
+
+def _clean(name):
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name or "").strip("_")
+
+
+def _layer_name(node, taken):
+    base = _clean(node.name) or _clean(node.output[0]) or node.op_type.lower()
+    name, k = base, 1
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def _symbolic(value, what):
+    if isinstance(value, _Pooled):
+        return value.symbolic
+    if not isinstance(value, Symbolic):
+        raise ValueError(f"mc.onnx.load: {what} is a constant, not computed from the input")
+    return value
+
+
+def _constant(context, value, what):
+    if not isinstance(value, np.ndarray):
+        raise context.refuse(f"{what} must be a constant (an initializer), not computed from the input")
+    return value
+
+
+def _padding(context, attributes, spatial, kernel, strides):
+    """minicnn's padding for ONNX's pads / auto_pad: symmetric pads, or Keras' "same"."""
+    auto = attributes.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    if auto == "VALID":
+        return "valid"
+    if auto == "SAME_UPPER":
+        return "same"
+    pads = list(attributes.get("pads", [0] * 2 * len(kernel)))
+    if auto == "SAME_LOWER":
+        pads = [b for _, b in padding_amounts("same", spatial, kernel, strides)] + \
+               [a for a, _ in padding_amounts("same", spatial, kernel, strides)]
+    begin, end = pads[:len(kernel)], pads[len(kernel):]
+    if begin == end:
+        return tuple(begin) if len(begin) == 2 else begin[0]
+    same = padding_amounts("same", spatial, kernel, strides)
+    if [a for a, _ in same] == begin and [b for _, b in same] == end:
+        return "same"
+    raise context.refuse(f"pads {pads} are neither symmetric nor Keras' 'same' (the extra at the end)")
+
+
+def _no_dilation(context, attributes):
+    if any(d != 1 for d in attributes.get("dilations", [1])):
+        raise context.refuse(f"dilations {attributes['dilations']}: minicnn's convolutions are not dilated")
+
+
+def _conv(context, args, attributes):
+    x, weight, bias = _symbolic(args[0], "Conv's input"), _constant(context, args[1], "the kernel"), \
+        (args[2] if len(args) > 2 else None)
+    _no_dilation(context, attributes)
+    kernel = cross_correlation_kernel(weight)
+    strides = list(attributes.get("strides", [1] * (weight.ndim - 2)))
+    group, channels = attributes.get("group", 1), x.shape[1]
+    padding = _padding(context, attributes, x.shape[2:], weight.shape[2:], strides)
+    use_bias = bias is not None
+    weights = [kernel] + ([_constant(context, bias, "the bias")] if use_bias else [])
+    if weight.ndim == 3 and group == 1:
+        layer = Conv1D(weight.shape[0], weight.shape[2], strides[0], padding, use_bias=use_bias, name=context.name)
+    elif weight.ndim == 4 and group == 1:
+        layer = Conv2D(weight.shape[0], tuple(weight.shape[2:]), tuple(strides), padding, use_bias=use_bias,
+                       name=context.name)
+    elif weight.ndim == 4 and group == channels and weight.shape[1] == 1:
+        layer = DepthwiseConv2D(tuple(weight.shape[2:]), tuple(strides), padding, weight.shape[0] // channels,
+                                use_bias=use_bias, name=context.name)
+    else:
+        raise context.refuse(f"group {group} on {channels} channels: minicnn has groups of 1 or of the channels")
+    return context.call(layer, x, weights)
+
+
+def _gemm(context, args, attributes):
+    x = _symbolic(args[0], "Gemm's input")
+    if attributes.get("transA", 0):
+        raise context.refuse("transA=1: the input transposed")
+    b = _constant(context, args[1], "B")
+    kernel = (b.T if attributes.get("transB", 0) else b) * attributes.get("alpha", 1.0)
+    weights = [kernel]
+    if len(args) > 2 and args[2] is not None:
+        bias = _constant(context, args[2], "C") * attributes.get("beta", 1.0)
+        if bias.size not in (1, kernel.shape[1]) or (bias.ndim == 2 and bias.shape[0] != 1):
+            raise context.refuse(f"C of shape {bias.shape}: minicnn's Dense adds one bias per output")
+        weights.append(np.broadcast_to(bias.reshape(-1), (kernel.shape[1],)))
+    return context.call(Dense(kernel.shape[1], use_bias=len(weights) == 2, name=context.name), x, weights)
+
+
+def _matmul(context, args, attributes):
+    x, b = _symbolic(args[0], "MatMul's input"), _constant(context, args[1], "B")
+    if b.ndim != 2 or len(x.shape) != 2:
+        raise context.refuse(f"a product of shapes {x.shape} and {b.shape}; minicnn's Dense takes (N, in) @ (in, out)")
+    return context.call(Dense(b.shape[1], use_bias=False, name=context.name), x, [b])
+
+
+def _add(context, args, attributes):
+    a, b = args
+    if isinstance(b, np.ndarray) and isinstance(a, np.ndarray):
+        return a + b
+    read = context.node.input[1] if isinstance(a, np.ndarray) else context.node.input[0]
+    if isinstance(a, np.ndarray):
+        a, b = b, a
+    if isinstance(b, np.ndarray):
+        layer = a.layer if isinstance(a, Symbolic) else None
+        if isinstance(layer, Dense) and not layer.use_bias and context.uses.get(read) == 1 and b.size == layer.units:
+            return _dense_with_bias(context, a, b)      # MatMul + Add: a Dense with its bias
+        if b.size == 1:
+            return context.call(Rescaling(1.0, float(b.reshape(())), name=context.name), a)
+        raise context.refuse(f"adding a constant of shape {b.shape}: minicnn adds constants as a Dense's bias or "
+                             f"a scalar (Rescaling)")
+    return context.call(Add(name=context.name), [_symbolic(a, "Add's input"), _symbolic(b, "Add's input")])
+
+
+def _dense_with_bias(context, matmul_output, bias):
+    """The Dense made for a MatMul whose output only this Add reads: made again, with its bias."""
+    dense = matmul_output.layer
+    kernel = dense.params["kernel"].numpy()
+    x = matmul_output.inputs[0]
+    return context.call(Dense(dense.units, name=context.name), x, [kernel, bias.reshape(-1)])
+
+
+def _mul(context, args, attributes):
+    a, b = args
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a * b
+    if isinstance(a, np.ndarray):
+        a, b = b, a
+    if isinstance(b, np.ndarray):
+        if b.size == 1:
+            return context.call(Rescaling(float(b.reshape(())), 0.0, name=context.name), a)
+        raise context.refuse(f"multiplying by a constant of shape {b.shape}: minicnn takes scalars (Rescaling)")
+    return context.call(Multiply(name=context.name), [_symbolic(a, "Mul's input"), _symbolic(b, "Mul's input")])
+
+
+def _batch_normalization(context, args, attributes):
+    x = _symbolic(args[0], "BatchNormalization's input")
+    if attributes.get("training_mode", 0):
+        raise context.refuse("training_mode=1: minicnn reads the inference form")
+    weights = [_constant(context, a, "its statistics") for a in args[1:5]]
+    layer = BatchNormalization(momentum=float(attributes.get("momentum", 0.9)),
+                               epsilon=float(attributes.get("epsilon", 1e-5)), name=context.name)
+    return context.call(layer, x, weights)
+
+
+def _pool(kind):
+    def convert(context, args, attributes):
+        x = _symbolic(args[0], f"{context.node.op_type}'s input")
+        if len(x.shape) != 4:
+            raise context.refuse(f"input of shape {x.shape}: minicnn pools (N, C, H, W) images")
+        if attributes.get("ceil_mode", 0):
+            raise context.refuse("ceil_mode=1: minicnn's pooling floors the output size")
+        _no_dilation(context, attributes)
+        kernel = list(attributes["kernel_shape"])
+        strides = list(attributes.get("strides", [1] * len(kernel)))
+        padding = _padding(context, attributes, x.shape[2:], kernel, strides)
+        if kind is AveragePooling2D and attributes.get("count_include_pad", 0) and padding not in ("valid", 0, (0, 0)):
+            raise context.refuse("count_include_pad=1: minicnn's average leaves the padding out")
+        return context.call(kind(tuple(kernel), tuple(strides), padding, name=context.name), x)
+    return convert
+
+
+def _global_pool(kind):
+    def convert(context, args, attributes):
+        return _Pooled(context.call(kind(name=context.name), _symbolic(args[0], "the pooling's input")))
+    return convert
+
+
+def _flatten(context, args, attributes):
+    x = args[0]
+    if isinstance(x, _Pooled):
+        return x.symbolic
+    if isinstance(x, np.ndarray):
+        return x.reshape(x.shape[0], -1) if attributes.get("axis", 1) == 1 else x.reshape(1, -1)
+    if attributes.get("axis", 1) != 1:
+        raise context.refuse(f"axis {attributes['axis']}: minicnn flattens everything but the batch axis")
+    return x if len(x.shape) == 2 else context.call(Flatten(name=context.name), x)
+
+
+def _reshape(context, args, attributes):
+    x, shape = args[0], _constant(context, args[1], "the shape")
+    target = [int(d) for d in shape]
+    if isinstance(x, np.ndarray):
+        return x.reshape(target)
+    flat = len(target) == 2 and target[0] in (BATCH, 0, -1) and (target[1] == -1 or (
+        target[1] == int(np.prod(_symbolic(x, "Reshape's input").shape[1:])) and target[0] != -1))
+    if not flat:
+        raise context.refuse(f"to shape {target}: minicnn reshapes only to (batch, everything else) (a Flatten)")
+    return _flatten(context, [x], {"axis": 1})
+
+
+def _shape(context, args, attributes):
+    x = args[0]
+    if isinstance(x, _Pooled):
+        return np.array([BATCH, x.symbolic.shape[1], 1, 1], np.int64)
+    if isinstance(x, np.ndarray):
+        return np.array(x.shape, np.int64)
+    return np.array([BATCH, *x.shape[1:]], np.int64)
+
+
+def _constant_node(context, args, attributes):
+    from onnx import numpy_helper
+    if "value" not in attributes:
+        raise context.refuse("only a tensor 'value' is read")
+    return numpy_helper.to_array(attributes["value"])
+
+
+def _constant_op(function):
+    def convert(context, args, attributes):
+        if not all(isinstance(a, np.ndarray) for a in args if a is not None):
+            raise context.refuse("minicnn computes it only on constants (shapes), not on the input")
+        return np.asarray(function(args, attributes))      # a 0-d array, not a NumPy scalar
+    return convert
+
+
+def _concat(context, args, attributes):
+    if all(isinstance(a, np.ndarray) for a in args):
+        return np.concatenate(args, axis=attributes["axis"])
+    tensors = [_symbolic(a, "Concat's input") for a in args]
+    return context.call(Concatenate(axis=attributes["axis"] % (len(tensors[0].shape)), name=context.name), tensors)
+
+
+def _softmax(context, args, attributes):
+    x = _symbolic(args[0], "Softmax's input")
+    axis = attributes.get("axis", -1 if context.opset >= 13 else 1)
+    if context.opset < 13 and len(x.shape) != 2:
+        raise context.refuse("before opset 13 Softmax works on the input flattened to 2-D; minicnn takes it "
+                             "on (N, classes) only there")
+    return context.call(Softmax(axis % len(x.shape), name=context.name), x)
+
+
+def _unsqueeze(args, attributes):
+    axes = attributes["axes"] if "axes" in attributes else [int(a) for a in args[1]]
+    out = args[0]
+    for axis in sorted(axes):
+        out = np.expand_dims(out, axis)
+    return out
+
+
+CONVERTERS = {
+    "Conv": _conv, "Gemm": _gemm, "MatMul": _matmul, "Add": _add, "Mul": _mul,
+    "BatchNormalization": _batch_normalization, "MaxPool": _pool(MaxPooling2D), "AveragePool": _pool(AveragePooling2D),
+    "GlobalAveragePool": _global_pool(GlobalAveragePooling2D), "GlobalMaxPool": _global_pool(GlobalMaxPooling2D),
+    "Flatten": _flatten, "Reshape": _reshape, "Shape": _shape, "Constant": _constant_node, "Concat": _concat,
+    "Relu": lambda c, a, at: c.call(ReLU(name=c.name), _symbolic(a[0], "Relu's input")),
+    "LeakyRelu": lambda c, a, at: c.call(LeakyReLU(at.get("alpha", 0.01), name=c.name), _symbolic(a[0], "input")),
+    "Sigmoid": lambda c, a, at: c.call(Sigmoid(name=c.name), _symbolic(a[0], "Sigmoid's input")),
+    "Tanh": lambda c, a, at: c.call(Tanh(name=c.name), _symbolic(a[0], "Tanh's input")),
+    "Softmax": _softmax,
+    "Identity": lambda c, a, at: a[0], "Dropout": lambda c, a, at: a[0],
+    "Gather": _constant_op(lambda a, at: np.take(a[0], a[1], axis=at.get("axis", 0))),
+    "Unsqueeze": _constant_op(_unsqueeze),
+    "Cast": _constant_op(lambda a, at: a[0]),
+}
