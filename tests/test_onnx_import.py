@@ -13,10 +13,11 @@ node_cases = pytest.importorskip("onnx.backend.test.case.node")
 L = mc.layers
 OPERATORS = ["Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Softmax",
              "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Identity", "Dropout",
-             "Concat", "Add", "Mul", "Reshape"]
+             "Concat", "Add", "Mul", "Reshape", "Clip", "HardSigmoid", "HardSwish"]
 MUST_LOAD = {"Conv": 6, "Gemm": 8, "MatMul": 1, "BatchNormalization": 2, "Relu": 1, "LeakyRelu": 2, "Sigmoid": 1,
              "Tanh": 1, "Softmax": 7, "MaxPool": 7, "AveragePool": 7, "GlobalAveragePool": 2, "GlobalMaxPool": 2,
-             "Flatten": 2}     # onnx 1.23's node tests that minicnn reads (the rest are refused by name)
+             "Flatten": 2, "Clip": 1, "HardSigmoid": 2, "HardSwish": 1}
+# (how many of onnx 1.23's node tests minicnn reads; the rest it refuses by name)
 
 
 def with_weights_as_initializers(case):

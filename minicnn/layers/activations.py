@@ -50,8 +50,32 @@ class Activation(Layer):
 
 
 class ReLU(Layer):
+    """max(x, 0); with Keras' options: outputs capped at max_value (ReLU(max_value=6) is ReLU6), zero
+    below threshold instead of 0, and negative_slope * (x - threshold) added below it (keras.ops.relu's
+    formula, step by step)."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, name=None):
+        super().__init__(name)
+        for argument, value in (("max_value", max_value), ("negative_slope", negative_slope),
+                                ("threshold", threshold)):
+            if (value is None and argument != "max_value") or value is not None and (
+                    isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):   # as Keras
+                raise ValueError(f"ReLU: {argument} must be a non-negative number"
+                                 f"{' or None' if argument == 'max_value' else ''}, got {value!r}")
+        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+
     def forward(self, x):
-        return F.relu(x)
+        slope, threshold, cap = self.negative_slope, self.threshold, self.max_value
+        if slope and cap is None and not threshold:
+            return F.leaky_relu(x, slope)
+        below = F.relu(threshold - x) if slope else None
+        x = x * (x > threshold).astype(x.dtype) if threshold else F.relu(x)
+        if cap is not None:
+            x = x.clip(0.0, cap)
+        return x - slope * below if slope else x
+
+    def get_config(self):
+        return {"max_value": self.max_value, "negative_slope": self.negative_slope, "threshold": self.threshold}
 
 
 class LeakyReLU(Layer):

@@ -63,7 +63,7 @@ def load(path):
                              f"{', '.join(sorted(CONVERTERS))}")
         attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         args = [values[name] if name else None for name in node.input]
-        context = _Context(node, where, _layer_name(node, names), opset, uses, values)
+        context = _Context(node, where, _layer_name(node, names), opset, uses, values, names)
         try:
             result = convert(context, args, attributes)
         except ValueError as error:         # minicnn's own refusals (a layer's arguments), named by the node
@@ -83,8 +83,17 @@ def load(path):
 
 
 class _Context:
-    def __init__(self, node, where, name, opset, uses, values):
+    def __init__(self, node, where, name, opset, uses, values, taken):
         self.node, self.where, self.name, self.opset, self.uses, self.values = node, where, name, opset, uses, values
+        self.taken = taken
+
+    def another_name(self, suffix):
+        """A name for a second layer this node becomes (HardSwish: three)."""
+        name, k = f"{self.name}_{suffix}", 1
+        while name in self.taken:
+            name, k = f"{self.name}_{suffix}_{k}", k + 1
+        self.taken.add(name)
+        return name
 
     def refuse(self, why):
         return ValueError(f"mc.onnx.load: {self.node.op_type} ({self.where}): {why}")
@@ -332,6 +341,37 @@ def _softmax(context, args, attributes):
     return context.call(Softmax(axis % len(x.shape), name=context.name), x)
 
 
+def _clip(context, args, attributes):
+    """Clip(0, max) is ReLU(max_value=max) (PyTorch's ReLU6 exports as Clip(0, 6)); other lower bounds are refused."""
+    x = _symbolic(args[0], "Clip's input")
+    low, high = attributes.get("min"), attributes.get("max")
+    if len(args) > 1 and args[1] is not None:
+        low = float(_constant(context, args[1], "min"))
+    if len(args) > 2 and args[2] is not None:
+        high = float(_constant(context, args[2], "max"))
+    if low is None or low != 0.0 or (high is not None and high < 0):
+        raise context.refuse(f"limits ({low}, {high}): minicnn clips as ReLU(max_value), from 0")
+    return context.call(ReLU(max_value=high, name=context.name), x)
+
+
+def _hard_sigmoid_of(context, x, alpha, beta):
+    """max(0, min(1, alpha * x + beta)): a Rescaling, then a ReLU capped at 1."""
+    scaled = context.call(Rescaling(alpha, beta, name=context.another_name("scale")), x)
+    return context.call(ReLU(max_value=1.0, name=context.name), scaled)
+
+
+def _hard_sigmoid(context, args, attributes):
+    return _hard_sigmoid_of(context, _symbolic(args[0], "HardSigmoid's input"), float(attributes.get("alpha", 0.2)),
+                            float(attributes.get("beta", 0.5)))
+
+
+def _hard_swish(context, args, attributes):
+    """x * HardSigmoid(x) with alpha 1/6, beta 1/2 (ONNX's definition)."""
+    x = _symbolic(args[0], "HardSwish's input")
+    gate = _hard_sigmoid_of(context, x, 1 / 6, 0.5)
+    return context.call(Multiply(name=context.another_name("times")), [x, gate])
+
+
 def _unsqueeze(args, attributes):
     axes = attributes["axes"] if "axes" in attributes else [int(a) for a in args[1]]
     out = args[0]
@@ -349,7 +389,7 @@ CONVERTERS = {
     "LeakyRelu": lambda c, a, at: c.call(LeakyReLU(at.get("alpha", 0.01), name=c.name), _symbolic(a[0], "input")),
     "Sigmoid": lambda c, a, at: c.call(Sigmoid(name=c.name), _symbolic(a[0], "Sigmoid's input")),
     "Tanh": lambda c, a, at: c.call(Tanh(name=c.name), _symbolic(a[0], "Tanh's input")),
-    "Softmax": _softmax,
+    "Softmax": _softmax, "Clip": _clip, "HardSigmoid": _hard_sigmoid, "HardSwish": _hard_swish,
     "Identity": lambda c, a, at: a[0], "Dropout": lambda c, a, at: a[0],
     "Gather": _constant_op(lambda a, at: np.take(a[0], a[1], axis=at.get("axis", 0))),
     "Unsqueeze": _constant_op(_unsqueeze),

@@ -425,6 +425,21 @@ def test_activation_layers(x, name):
 
 @FEW
 @given(x=st.lists(st.integers(1, 4), min_size=2, max_size=4).map(tuple).flatmap(arrays),
+       max_value=st.sampled_from([None, 0.5, 6.0]), slope=st.sampled_from([0.0, 0.1]),
+       threshold=st.sampled_from([0.0, 0.3, 0.7]))
+def test_relu_layer_with_kerass_options(x, max_value, slope, threshold):
+    """ReLU(max_value, negative_slope, threshold): Keras' formula; negative values refused, as Keras does."""
+    args = {"max_value": max_value, "negative_slope": slope, "threshold": threshold}
+    assert_close(L.ReLU(**args)(mc.tensor(x)), numpy(K.ReLU(**args)(x)), 1e-6, 1e-6, f"ReLU({args})")
+    for argument in ("max_value", "negative_slope", "threshold"):
+        with pytest.raises(ValueError):
+            K.ReLU(**{argument: -1.0})
+        with pytest.raises(ValueError, match=f"ReLU: {argument} must be a non-negative number"):
+            L.ReLU(**{argument: -1.0})
+
+
+@FEW
+@given(x=st.lists(st.integers(1, 4), min_size=2, max_size=4).map(tuple).flatmap(arrays),
        slope=st.sampled_from([None, 0.01, 0.2, 1.5]))
 def test_leaky_relu_layer(x, slope):
     """LeakyReLU: Keras' default slope 0.3, or the one given."""

@@ -33,8 +33,9 @@ class Branches(nn.Module):
 
 
 def stem_and_global_pool():
-    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 1), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    """A MobileNet-like stem: ReLU6 (Clip), Hardswish, Hardsigmoid, a global pool."""
+    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU6(), nn.Conv2d(8, 8, 1), nn.Hardswish(),
+                         nn.Conv2d(8, 8, 1), nn.Hardsigmoid(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
 
 
 def export(net, path, **options):
