@@ -73,13 +73,13 @@ def test_fit_with_batchnorm_dropout_and_augmentation_on_several_ranks_follows_on
 def test_fit_on_gpus_each_rank_its_own_the_gradients_through_nccl_or_the_host(tmp_path, path, gpu_process_env):
     """Each rank computes on the GPU of its local rank; the gradients cross through NCCL (here its double,
     tests/mpi/nccl_double.py) or, where CuPy has no NCCL, through the host. Either way: one process's weights."""
-    from conftest import REAL_GPU
-    if REAL_GPU and path == "nccl":
+    real_gpu = "cupy_standin" not in gpu_process_env.get("PYTHONPATH", "")     # conftest's choice
+    if real_gpu and path == "nccl":
         pytest.skip("on a real GPU the gradients go through the real NCCL, where CuPy has it (the staged case)")
     gpu_process_env["CUPY_STANDIN_GPUS"] = "2"           # the stand-in shows two GPUs (real CuPy ignores it)
     alone = train(tmp_path, 1)
     together = train(tmp_path, 2, "--device", "gpu", *(["--nccl"] if path == "nccl" else []), env=gpu_process_env)
-    gpus = 2 if not REAL_GPU else __import__("cupy").cuda.runtime.getDeviceCount()
+    gpus = 2 if not real_gpu else __import__("cupy").cuda.runtime.getDeviceCount()
     assert together["gpus"].tolist() == [0, 1 % gpus]
     assert together["nccl_calls"] == (45 if path == "nccl" else 0)        # every step's allreduce
     assert together["spread"] == 0
