@@ -221,23 +221,16 @@ class Tensor:
 
     # --- arithmetic ---
     def __add__(self, other):
-        a, b = _coerce(self, other)
-        return _binary(a, b, a.data + b.data, lambda g: (g, g))
+        return _add(*_operands(self, other))
 
     def __sub__(self, other):
-        a, b = _coerce(self, other)
-        return _binary(a, b, a.data - b.data, lambda g: (g, -g))
+        return _sub(*_operands(self, other))
 
     def __mul__(self, other):
-        a, b = _coerce(self, other)
-        return _binary(a, b, a.data * b.data, lambda g: (g * b.data, g * a.data))
+        return _mul(*_operands(self, other))
 
     def __truediv__(self, other):
-        a, b = _coerce(self, other)
-        if a.dtype.kind != "f":             # integers divide into float32, as in PyTorch (not float64)
-            a, b = a.astype(DEFAULT_DTYPE), b.astype(DEFAULT_DTYPE)
-        return _binary(a, b, a.data / b.data,
-                       lambda g: (g / b.data, -g * a.data / (b.data * b.data)))
+        return _div(*_operands(self, other))
 
     def __matmul__(self, other):
         a, b = _coerce(self, other)
@@ -254,7 +247,7 @@ class Tensor:
         xp, matmul = a.xp, a.backend.matmul
         out = matmul(a.data, b.data)
         swap = lambda m: xp.permute_dims(m, (*range(m.ndim - 2), m.ndim - 1, m.ndim - 2))
-        return _binary(a, b, out, lambda g: (matmul(g, swap(b.data)), matmul(swap(a.data), g)))
+        return _binary(a, b, out, lambda g: matmul(g, swap(b.data)), lambda g: matmul(swap(a.data), g))
 
     def __pow__(self, exponent):
         if isinstance(exponent, numbers.Real) and not isinstance(exponent, Tensor):
@@ -273,34 +266,36 @@ class Tensor:
         xp = a.xp
         out = xp.pow(a.data, b.data)
 
-        def backward(g):
-            # PyTorch's conventions where the formulas read 0 * inf: no gradient for a zero exponent,
-            # none for the exponent where the base is 0 (and the exponent >= 0)
-            zero, one = xp.zeros_like(g), xp.ones_like(a.data)
-            ga = gb = None
-            if a.requires_grad:
-                no_power = b.data == 0
-                ga = xp.where(no_power, zero, g * b.data * xp.pow(xp.where(no_power, one, a.data), b.data - 1))
-            if b.requires_grad:
-                flat = (a.data == 0) & (b.data >= 0)
-                gb = xp.where(flat, zero, g * out * xp.log(xp.where(flat, one, a.data)))
-            return ga, gb
-        return _binary(a, b, out, backward)
+        # PyTorch's conventions where the formulas read 0 * inf: no gradient for a zero exponent,
+        # none for the exponent where the base is 0 (and the exponent >= 0)
+        def grad_base(g):
+            no_power = b.data == 0
+            return xp.where(no_power, xp.zeros_like(g),
+                            g * b.data * xp.pow(xp.where(no_power, xp.ones_like(a.data), a.data), b.data - 1))
+
+        def grad_exponent(g):
+            flat = (a.data == 0) & (b.data >= 0)
+            return xp.where(flat, xp.zeros_like(g), g * out * xp.log(xp.where(flat, xp.ones_like(a.data), a.data)))
+        return _binary(a, b, out, grad_base, grad_exponent)
 
     def __neg__(self):
         return autograd.record(_new(-self.data, self), (self,), lambda g: (-g,))
 
     def __radd__(self, other):
-        return _coerce(self, other)[1] + self
+        a, b = _operands(self, other)
+        return _add(b, a)
 
     def __rsub__(self, other):
-        return _coerce(self, other)[1] - self
+        a, b = _operands(self, other)
+        return _sub(b, a)
 
     def __rmul__(self, other):
-        return _coerce(self, other)[1] * self
+        a, b = _operands(self, other)
+        return _mul(b, a)
 
     def __rtruediv__(self, other):
-        return _coerce(self, other)[1] / self
+        a, b = _operands(self, other)
+        return _div(b, a)
 
     def __rmatmul__(self, other):
         return _coerce(self, other)[1] @ self
@@ -336,7 +331,9 @@ class Tensor:
         if not np.can_cast(value.dtype, self.dtype, "same_kind"):
             raise TypeError(f"x[...] = value: a {value.dtype} value can't be written into a {self.dtype} tensor")
         try:
-            self.data[_device_index(index, self)] = self.xp.astype(value.data, self.data.dtype)
+            index = _device_index(index, self)
+            self.backend.index_in_range(index, self.shape)
+            self.data[index] = self.xp.astype(value.data, self.data.dtype)
         except (IndexError, ValueError, TypeError) as error:
             raise IndexError(f"can't write into a tensor of shape {self.shape} at {_describe(index)}: "
                              f"{error}") from None
@@ -362,8 +359,8 @@ class Tensor:
 
     # --- comparisons: boolean tensors, outside the graph ---
     def _compare(self, other, op):
-        a, b = _coerce(self, other)
-        return Tensor(op(a.data, b.data), a.backend)
+        a, b = _operands(self, other)
+        return Tensor(op(a.data, _data(b)), a.backend)
 
     def __eq__(self, other):
         return self._compare(other, lambda a, b: a == b)
@@ -531,6 +528,7 @@ class Tensor:
                 backend.index_add(grad, index, g)  # an index may repeat: add, don't overwrite
             return (grad,)
         try:
+            backend.index_in_range(index, shape)
             picked = self.data[index]
         except (IndexError, ValueError, TypeError) as error:    # NumPy's words, under minicnn's
             raise IndexError(f"can't index a tensor of shape {shape} with {_describe(index)}: {error}") from None
@@ -573,18 +571,63 @@ def _as_tensor(value, like):
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (numbers.Number, np.generic)):
-        value = value.item() if isinstance(value, np.generic) else value
-        dtype = like.dtype
-        if isinstance(value, complex):
-            raise TypeError(f"minicnn has no complex tensors, got the number {value!r}")
-        if dtype.kind in "biu" and isinstance(value, float):
-            dtype = DEFAULT_DTYPE   # int tensor * 0.5 is float32, never float64
-        elif dtype.kind == "b" and not isinstance(value, bool):
-            dtype = np.dtype(np.int64)  # bool mask * 2 counts in integers, as in PyTorch
-        if dtype.kind in "iu" and not np.iinfo(dtype).min <= value <= np.iinfo(dtype).max:
-            raise OverflowError(f"the number {value} does not fit the tensor's dtype {dtype}")
+        value, dtype = _number(value, like)
         return Tensor(like.backend.full((), value, dtype), like.backend)
     return tensor(value)
+
+
+def _number(value, like):
+    """A Python or NumPy number in an op with the tensor `like`: the number as a Python number, and the
+    dtype of the op's result (like's, as in PyTorch; integers with a fraction give float32)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    dtype = like.dtype
+    if isinstance(value, complex):
+        raise TypeError(f"minicnn has no complex tensors, got the number {value!r}")
+    if dtype.kind in "biu" and isinstance(value, float):
+        dtype = DEFAULT_DTYPE   # int tensor * 0.5 is float32, never float64
+    elif dtype.kind == "b" and not isinstance(value, bool):
+        dtype = np.dtype(np.int64)  # bool mask * 2 counts in integers, as in PyTorch
+    if dtype.kind in "iu" and not np.iinfo(dtype).min <= value <= np.iinfo(dtype).max:
+        raise OverflowError(f"the number {value} does not fit the tensor's dtype {dtype}")
+    return value, dtype
+
+
+def _operands(a, b):
+    """The operands of + - * / and the comparisons: as _coerce, except that a number stays a Python
+    number of the result's kind, cast to it. The array module takes it as an argument of the kernel
+    (Python numbers are "weak": the array's dtype wins, in NumPy 2, CuPy and the Array API); a 0-d array
+    would cost a device allocation and a kernel per op on a GPU."""
+    if isinstance(b, Tensor) or not isinstance(b, (numbers.Number, np.generic)):
+        return _coerce(a, b)
+    value, dtype = _number(b, a)
+    kind = {"b": bool, "i": int, "u": int, "f": float}[dtype.kind]
+    return (a if a.dtype == dtype else a.astype(dtype)), kind(value)
+
+
+def _data(operand):
+    return operand.data if isinstance(operand, Tensor) else operand
+
+
+def _add(a, b):
+    x, y = _data(a), _data(b)
+    return _binary(a, b, x + y, lambda g: g, lambda g: g)
+
+
+def _sub(a, b):
+    x, y = _data(a), _data(b)
+    return _binary(a, b, x - y, lambda g: g, lambda g: -g)
+
+
+def _mul(a, b):
+    x, y = _data(a), _data(b)
+    return _binary(a, b, x * y, lambda g: g * y, lambda g: g * x)
+
+
+def _div(a, b):
+    if (a if isinstance(a, Tensor) else b).dtype.kind != "f":    # integers divide into float32, as in PyTorch
+        a, b = (t.astype(DEFAULT_DTYPE) if isinstance(t, Tensor) else float(t) for t in (a, b))
+    x, y = _data(a), _data(b)
+    return _binary(a, b, x / y, lambda g: g / y, lambda g: -g * x / (y * y))
 
 
 def _coerce(a, b):
@@ -609,15 +652,16 @@ def _category(t):
     return {"b": 0, "i": 1, "u": 1, "f": 2}[t.dtype.kind]
 
 
-def _binary(a, b, out, backward):
-    """Record a broadcasting binary op, reducing each gradient to its input's shape."""
-    xp = a.xp
+def _binary(a, b, out, grad_a, grad_b):
+    """Record a broadcasting binary op of a and b (tensors, or one of them a Python number, which takes
+    no gradient): grad_a(g) and grad_b(g) are computed only for an input that needs them, and reduced
+    to its shape."""
+    inputs = [(t, grad) for t, grad in ((a, grad_a), (b, grad_b)) if isinstance(t, Tensor)]
+    xp = inputs[0][0].xp
 
-    def reduced(g):
-        ga, gb = backward(g)
-        return (None if ga is None else unbroadcast(xp, ga, a.shape),
-                None if gb is None else unbroadcast(xp, gb, b.shape))
-    return autograd.record(_new(out, a), (a, b), reduced)
+    def backward(g):
+        return tuple(unbroadcast(xp, grad(g), t.shape) if t.requires_grad else None for t, grad in inputs)
+    return autograd.record(_new(out, inputs[0][0]), tuple(t for t, _ in inputs), backward)
 
 
 def unbroadcast(xp, grad, shape):

@@ -179,7 +179,14 @@ def test_strict_device_rejects_implicit_host_conversion():
         np.asarray(y.data)
 
 
-def test_gpu_without_cupy_explains_how_to_install(monkeypatch):
+@pytest.mark.parametrize("failure, message", [
+    # what Python raises where CuPy is not installed
+    (ModuleNotFoundError("No module named 'cupy'", name="cupy"), r"not installed.*pip install 'minicnn\[gpu\]'"),
+    # CuPy's own ImportError (cupy/__init__.py:19-27) names a broken or duplicate install: kept whole
+    (ImportError("\n=====\nCuPy may not function correctly because multiple CuPy packages are installed"),
+     r"(?s)could not be imported:\n.*multiple CuPy packages are installed"),
+])
+def test_gpu_without_a_working_cupy_says_why(monkeypatch, failure, message):
     import builtins
     from minicnn import backend
 
@@ -187,12 +194,13 @@ def test_gpu_without_cupy_explains_how_to_install(monkeypatch):
 
     def no_cupy(name, *args, **kwargs):
         if name == "cupy":
-            raise ImportError("no cupy")
+            raise failure
         return real_import(name, *args, **kwargs)
     monkeypatch.setattr(builtins, "__import__", no_cupy)
     monkeypatch.setattr(backend, "_backends", {"cpu": backend._backends["cpu"]})
-    with pytest.raises(RuntimeError, match=r"pip install 'minicnn\[gpu\]'"):
+    with pytest.raises(RuntimeError, match=message):
         mc.zeros(2, device="gpu")
+    assert not mc.gpu_available()
 
 
 # --- each tensor op's gradient, against central differences ---

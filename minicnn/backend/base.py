@@ -102,6 +102,30 @@ class Backend:
         np.add.at(result, host_parts if isinstance(index, tuple) else host_parts[0], self.to_host(values))
         target[...] = self.from_host(result)
 
+    def index_in_range(self, index, shape):
+        """Refuse, as NumPy does (IndexError), integer-array indices outside their axis of an array of
+        `shape`: the standard leaves them undefined and CuPy wraps them round the axis, which would pick
+        the wrong values silently. The check costs one read by the host per integer-array part; NumPy's
+        backend skips it (NumPy raises by itself)."""
+        xp = self.xp
+        parts = index if isinstance(index, tuple) else (index,)
+        is_mask = [self.owns(p) and p.dtype == xp.bool for p in parts]
+        taken = sum(p.ndim if mask else 1 for p, mask in zip(parts, is_mask) if p is not None and p is not Ellipsis)
+        axis = 0
+        for part, mask in zip(parts, is_mask):
+            if part is Ellipsis:
+                axis += len(shape) - taken
+            elif mask:
+                axis += part.ndim
+            elif part is not None:
+                if self.owns(part) and axis < len(shape) and part.size:
+                    size = shape[axis]
+                    outside = (part < -size) | (part >= size)
+                    if bool(xp.any(outside)):
+                        bad = int(self.to_host(part)[self.to_host(outside)][0])
+                        raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {size}")
+                axis += 1
+
     def matmul(self, a, b, bias=None, relu=False):
         """a @ b, plus `bias` (one value per row of the product) if given, then its ReLU if `relu`: a
         layer's whole output in one call, so that a backend can add and clip each block of the product

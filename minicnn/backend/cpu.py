@@ -242,6 +242,9 @@ class NumpyBackend(Backend):
     def index_add(self, target, index, values):
         np.add.at(target, index, values)
 
+    def index_in_range(self, index, shape):
+        pass            # NumPy raises IndexError itself
+
     def split_work(self, fn, n, size):
         """Call fn(start, stop) on consecutive shares of range(n) that together cover it.
 

@@ -1,12 +1,13 @@
 """cupyx for the CuPy stand-in (tests/cupy_standin/cupy): scatter_add, on device arrays only."""
 
-import numpy as np
+import warnings
 
-from cupy import _unwrap, ndarray
+import cupy
 
 
 def scatter_add(a, slices, value):
-    """a[slices] += value, repeated indices added once per occurrence (CuPy's cupyx.scatter_add)."""
-    if not isinstance(a, ndarray):
-        raise TypeError(f"scatter_add: a must be a cupy.ndarray, got {type(a)}")
-    np.add.at(a._array, _unwrap(slices), _unwrap(value))
+    """a[slices] += value, repeated indices added once per occurrence, indices out of range wrapped; CuPy 14
+    warns on every call (cupy/_core/core.pyx:1929-1932, ndarray.scatter_add) and wants cupy.add.at."""
+    warnings.warn("`ndarray.scatter_add` is deprecated. Please use `cupy.add.at` instead.", DeprecationWarning,
+                  stacklevel=2)
+    cupy.add.at(a, slices, value)
