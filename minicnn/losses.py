@@ -20,17 +20,25 @@ class Loss:
         self.from_logits, self.label_smoothing = from_logits, label_smoothing
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        if not self.from_logits:
-            self._check_probabilities(y_pred)
+        loss, seen = self.with_range(y_true, y_pred, sample_weight)
+        if seen is not None:
+            self.check_range(*y_pred.backend.to_host(seen).tolist())
+        return loss
+
+    def with_range(self, y_true, y_pred, sample_weight=None):
+        """The loss, and for a loss of probabilities (from_logits=False) the device array [min, max] of
+        y_pred, not yet read: fit reads it with the loss, in the batch's one copy from the device, and
+        then calls check_range (a second read per batch would be a second wait for a GPU)."""
+        xp = y_pred.xp
+        seen = None if self.from_logits else xp.stack([xp.min(y_pred.data), xp.max(y_pred.data)])
         return self.function(y_pred, y_true, from_logits=self.from_logits, sample_weight=sample_weight,
-                             label_smoothing=self.label_smoothing)
+                             label_smoothing=self.label_smoothing), seen
 
     def check_labels(self, labels, output_shape):
         """Refuse a dataset's host labels that can't match outputs of `output_shape` (fit calls this once)."""
 
-    def _check_probabilities(self, y_pred):
-        xp = y_pred.xp
-        low, high = y_pred.backend.to_host(xp.stack([xp.min(y_pred.data), xp.max(y_pred.data)])).tolist()
+    def check_range(self, low, high):
+        """Refuse predictions outside [0, 1] for a loss of probabilities: they look like logits."""
         if low < 0.0 or high > 1.0:
             raise ValueError(
                 f"{type(self).__name__}(from_logits=False) got predictions in [{low:.3g}, {high:.3g}], "

@@ -92,7 +92,7 @@ def test_color_balance_against_numpy(device, n, c, factor, seed):
     mc.manual_seed(seed)
     got = layer(on(device, x)).numpy()
     mc.manual_seed(seed)
-    scales = [(1 + factor * (2 * mc.random.uniform(shape) - 1)).astype(np.float32)
+    scales = [(1 + factor * (2 * mc.random.uniform_on(mc.get_backend("cpu"), shape) - 1)).astype(np.float32)
               for shape in ((n, 1, 1, 1), (n, c, 1, 1), (n, 1, 1, 1))]
     lit = x * scales[0] * scales[1]
     grey = lit.mean(axis=1, keepdims=True)

@@ -164,3 +164,20 @@ def test_the_blocked_matrix_product(rows, inner, columns, threads, data):
         cpu.block, cpu.blocked_work = saved
     expected = plain.matmul(a, b, bias, relu)
     np.testing.assert_allclose(fast, expected, rtol=1e-4, atol=1e-4 * np.sqrt(inner) * 16)
+
+
+@given(n=st.integers(1, 4), c=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7), data=st.data())
+def test_shifting_images_by_slices_and_by_one_gather(n, c, h, w, data):
+    """RandomTranslation's step: the CPU's slice per image and base.py's one gather, against a loop over
+    pixels; shifts as far as the whole image and past it (nothing left but zeros)."""
+    x = data.draw(arrays(np.float32, (n, c, h, w), elements=values))
+    dys = np.array(data.draw(st.lists(st.integers(-h - 1, h + 1), min_size=n, max_size=n)), np.int64)
+    dxs = np.array(data.draw(st.lists(st.integers(-w - 1, w + 1), min_size=n, max_size=n)), np.int64)
+    expected = np.zeros_like(x)
+    for i in range(n):
+        for y in range(h):
+            for z in range(w):
+                if 0 <= y - dys[i] < h and 0 <= z - dxs[i] < w:
+                    expected[i, :, y, z] = x[i, :, y - dys[i], z - dxs[i]]
+    np.testing.assert_array_equal(cpu.shift_images(x, dys, dxs), expected)
+    np.testing.assert_array_equal(plain.shift_images(x, dys, dxs), expected)

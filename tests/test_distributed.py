@@ -104,12 +104,15 @@ def test_a_world_of_one_without_a_launcher():
 
 def test_a_rank_follows_rank_0s_generator_on_its_own_stream():
     mc.manual_seed(3)
-    state = mc.random.generator().bit_generator.state
-    first = mc.random.uniform((5,))
+    cpu = mc.get_backend("cpu")
+    state = mc.random.state()
+    first = mc.random.uniform((5,)), mc.random.uniform_on(cpu, 5)
     mc.random.follow(state)                 # stream 0: rank 0's own, where it was
-    assert np.array_equal(mc.random.uniform((5,)), first)
+    assert np.array_equal(mc.random.uniform((5,)), first[0])
+    assert np.array_equal(mc.random.uniform_on(cpu, 5), first[1])
     mc.random.follow(state, 1)
-    assert not np.allclose(mc.random.uniform((5,)), first)
+    assert not np.allclose(mc.random.uniform((5,)), first[0])
+    assert not np.allclose(mc.random.uniform_on(cpu, 5), first[1])
     mc.manual_seed(0)
 
 

@@ -152,10 +152,26 @@ def test_a_training_step_waits_for_the_device_once_and_copies_no_weights(cupy_st
     assert to_host == [(np.float32, (2,))] * 3                           # the loss and the hit count, per batch
     assert [entry for entry in log if entry[0] == "sync"] == []         # no other read by the host
     sent = [(dtype, shape) for kind, dtype, shape in log if kind == "to_device"]
-    assert sent[:2] == [(np.uint8, (16, 3, 12, 12)), (np.int64, (16,))]  # images cross as uint8, then labels
-    # the rest is random choices drawn on the host: per-image flips and dropout masks, as booleans;
-    # no float array (a weight or an activation) crosses
-    assert {dtype for dtype, _ in sent} == {np.dtype(np.uint8), np.dtype(np.int64), np.dtype(bool)}
+    # images cross as uint8, then labels, and nothing else: flips, shifts and dropout masks are drawn on
+    # the device (minicnn/random.py), and no float array (a weight or an activation) crosses
+    assert sent == [(np.uint8, (16, 3, 12, 12)), (np.int64, (16,))] * 3
+
+
+def test_a_loss_of_probabilities_is_checked_in_the_steps_one_read(cupy_standin):
+    """from_logits=False: the predictions' range crosses with the loss and the hits, in the one copy."""
+    mc.manual_seed(0)
+    model = mc.Sequential([L.Flatten(), L.Dense(3, activation="softmax")], input_shape=(3, 12, 12)).to("gpu")
+    model.compile(mc.optimizers.SGD(lr=0.01), mc.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    cupy_standin.transfers.clear()
+    model.fit(_images(32, seed=1), epochs=1, batch_size=16, verbose=0)
+    log = cupy_standin.transfers
+    assert [(dtype, shape) for kind, dtype, shape in log if kind == "to_host"] == [(np.float32, (4,))] * 2
+    assert [entry for entry in log if entry[0] == "sync"] == []
+    logits = mc.Sequential([L.Flatten(), L.Dense(3, activation="softmax"), L.Rescaling(3.0)],
+                           input_shape=(3, 12, 12)).to("gpu")    # up to 3: not probabilities
+    logits.compile(mc.optimizers.SGD(lr=0.01), mc.losses.SparseCategoricalCrossentropy())
+    with pytest.raises(ValueError, match=r"from_logits=False\) got predictions in \[.*\], outside \[0, 1\]"):
+        logits.fit(_images(16, seed=1), epochs=1, verbose=0)
 
 
 def test_labels_out_of_range_are_refused_without_reading_them_back(cupy_standin):

@@ -1,7 +1,8 @@
 """Data augmentation as layers: random changes to the training images, none at inference.
 
-Each image of a batch gets its own random flip, rotation, zoom, contrast or shift, drawn from
-minicnn's seeded generator. The lecture's "invariance to translation" is
+Each image of a batch gets its own random flip, rotation, zoom, contrast or shift, drawn on the
+images' device by minicnn's seeded counter-based generator (minicnn/random.py: the same draws on
+every device, and nothing copied from the host at each step). The lecture's "invariance to translation" is
 learnt from shifted copies; aerial scenes, which have no "up", also from
 flips and 90-degree rotations. These layers act on input images: nothing
 before them is trained, so they pass no gradient.
@@ -15,9 +16,14 @@ from ..tensor import Tensor, floating
 from .base import Layer
 
 
-def _per_image(x, chosen):
-    """`chosen` (N,) host booleans as a device mask broadcasting over (N, C, H, W)."""
-    return x.backend.from_host(np.asarray(chosen).reshape(-1, 1, 1, 1))
+def _draw(x, shape=None):
+    """Uniform numbers in [0, 1) on x's device, one per image by default: (N,)."""
+    return random.uniform_on(x.backend, (x.shape[0],) if shape is None else shape)
+
+
+def _per_image(x, values):
+    """(N,) device values shaped (N, 1, 1, 1), to broadcast over the images (N, C, H, W)."""
+    return x.xp.reshape(values, (-1, 1, 1, 1))
 
 
 class RandomFlip(Layer):
@@ -39,7 +45,7 @@ class RandomFlip(Layer):
         xp, data = x.xp, x.data
         for axis, name in ((3, "horizontal"), (2, "vertical")):
             if name in self.mode:
-                flip = _per_image(x, random.uniform(x.shape[0]) < 0.5)
+                flip = _per_image(x, _draw(x) < 0.5)
                 data = xp.where(flip, xp.flip(data, axis=axis), data)
         return Tensor(data, x.backend)
 
@@ -57,7 +63,7 @@ class RandomRotate90(Layer):
             raise ValueError(f"RandomRotate90 needs square images, got shape {x.shape}")
         x = floating(x)
         xp, data = x.xp, x.data
-        turns = np.floor(random.uniform(x.shape[0]) * 4).astype(int)
+        turns = xp.floor(_draw(x) * 4)     # 0, 1, 2 or 3 quarter turns
         out = data
         rotated = data
         for k in (1, 2, 3):
@@ -82,13 +88,10 @@ class RandomTranslation(Layer):
         x = floating(x)
         n, _, h, w = x.shape
         max_dy, max_dx = int(self.height_factor * h), int(self.width_factor * w)
-        dys = np.floor(random.uniform(n) * (2 * max_dy + 1)).astype(int) - max_dy
-        dxs = np.floor(random.uniform(n) * (2 * max_dx + 1)).astype(int) - max_dx
-        out = x.backend.zeros(x.shape, x.dtype)
-        for i, (dy, dx) in enumerate(zip(dys, dxs)):
-            out[i, :, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-                x.data[i, :, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
-        return Tensor(out, x.backend)
+        xp = x.xp
+        dys = xp.astype(xp.floor(_draw(x) * (2 * max_dy + 1)), xp.int64) - max_dy
+        dxs = xp.astype(xp.floor(_draw(x) * (2 * max_dx + 1)), xp.int64) - max_dx
+        return Tensor(x.backend.shift_images(x.data, dys, dxs), x.backend)
 
     def get_config(self):
         return {"height_factor": self.height_factor, "width_factor": self.width_factor}
@@ -113,8 +116,8 @@ def _grid(x, out_hw):
 
 
 def _per_image_numbers(x, values):
-    """(N,) host numbers as a device array (N, 1, 1)."""
-    return x.backend.from_host(np.asarray(values, np.float32).reshape(-1, 1, 1))
+    """(N,) device numbers shaped (N, 1, 1), to broadcast over (N, OH, OW) points."""
+    return x.xp.reshape(values, (-1, 1, 1))
 
 
 class RandomRotation(Layer):
@@ -135,8 +138,8 @@ class RandomRotation(Layer):
         x = floating(x)
         xp = x.xp
         lower, upper = self.range
-        angles = 2 * np.pi * (lower + (upper - lower) * random.uniform(x.shape[0]))
-        cos, sin = _per_image_numbers(x, np.cos(angles)), _per_image_numbers(x, np.sin(angles))
+        angles = _per_image_numbers(x, 2 * np.pi * (lower + (upper - lower) * _draw(x)))
+        cos, sin = xp.cos(angles), xp.sin(angles)
         dy, dx = _grid(x, x.shape[2:])
         h, w = x.shape[2:]
         # the input point each output pixel shows: the pixel turned back by the angle
@@ -168,8 +171,8 @@ class RandomZoom(Layer):
         x = floating(x)
         xp, n, (h, w) = x.xp, x.shape[0], x.shape[2:]
         (low, high), width = self.ranges
-        zoom_h = 1 + low + (high - low) * random.uniform(n)
-        zoom_w = zoom_h if width is None else 1 + width[0] + (width[1] - width[0]) * random.uniform(n)
+        zoom_h = 1 + low + (high - low) * _draw(x)
+        zoom_w = zoom_h if width is None else 1 + width[0] + (width[1] - width[0]) * _draw(x)
         dy, dx = _grid(x, (h, w))
         ys = xp.broadcast_to((h - 1) / 2 + _per_image_numbers(x, zoom_h) * dy, (n, h, w))
         xs = xp.broadcast_to((w - 1) / 2 + _per_image_numbers(x, zoom_w) * dx, (n, h, w))
@@ -198,7 +201,7 @@ class RandomContrast(Layer):
         x = floating(x)
         xp = x.xp
         low, high = self.range
-        contrast = x.backend.from_host((low + (high - low) * random.uniform(x.shape[0])).reshape(-1, 1, 1, 1))
+        contrast = _per_image(x, low + (high - low) * _draw(x))
         mean = xp.mean(x.data, axis=(2, 3), keepdims=True)
         out = xp.clip((x.data - mean) * contrast + mean, float(self.value_range[0]), float(self.value_range[1]))
         return Tensor(out, x.backend)
@@ -223,8 +226,8 @@ class RandomColorBalance(Layer):
             raise ValueError(f"RandomColorBalance: factor must be a number in [0, 1), got {factor!r}")
         self.factor = factor
 
-    def _scales(self, shape):
-        return (1 + self.factor * (2 * random.uniform(shape) - 1)).astype(np.float32)
+    def _scales(self, x, shape):
+        return 1 + self.factor * (2 * _draw(x, shape) - 1)
 
     def forward(self, x):
         if not self.training:
@@ -232,7 +235,7 @@ class RandomColorBalance(Layer):
         x = floating(x)
         n, c = x.shape[:2]
         backend, xp = x.backend, x.xp
-        brightness, balance, saturation = (backend.from_host(self._scales(shape))
+        brightness, balance, saturation = (self._scales(x, shape)
                                            for shape in ((n, 1, 1, 1), (n, c, 1, 1), (n, 1, 1, 1)))
         lit = x.data * brightness * balance
         grey = xp.mean(lit, axis=1, keepdims=True)

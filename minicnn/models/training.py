@@ -94,7 +94,7 @@ def start_from_rank_0(model, train):
         train._order.bit_generator.state = distributed.broadcast(train._order.bit_generator.state)
     # dropout masks and augmentation: rank 0 goes on with its draws, the others take independent streams
     # of rank 0's generator (the same seed on every rank would repeat rank 0's flips on the others' shares)
-    random.follow(distributed.broadcast(random.generator().bit_generator.state), distributed.rank())
+    random.follow(distributed.broadcast(random.state()), distributed.rank())
 
 
 def average_moving_statistics(model):
@@ -260,8 +260,8 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
         count = len(xb)
         if count:
             out = model(xb)
-            loss = loss_fn(yb, out, sample_weight=None if weights is None else weights(yb, out))
-            value, hits = _read(loss, [m.count_correct(yb, out) for m in metrics])
+            loss = loss_fn.with_range(yb, out, sample_weight=None if weights is None else weights(yb, out))
+            loss, value, hits = _read(loss_fn, loss, [m.count_correct(yb, out) for m in metrics])
         else:                           # an empty share of a small last batch: joins the allreduce only
             loss, value, hits = None, 0.0, [0.0] * len(metrics)
         trains = loss is not None and loss.requires_grad
@@ -296,16 +296,22 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
     return {"loss": total_loss / seen, **{m.name: c / seen for m, c in zip(metrics, correct)}}, stopped
 
 
-def _read(loss, hits):
-    """The batch's loss and each metric's number of correct predictions, in one copy from the device.
+def _read(loss_fn, loss_and_range, hits):
+    """The batch's loss tensor, its value and each metric's number of correct predictions, read in one
+    copy from the device, with the predictions' range for a loss of probabilities (checked here).
 
-    On a GPU the step's work is queued and this copy waits for it: one wait per
-    batch for a loss from logits (a loss of probabilities also reads their range
-    to refuse logits: losses.py).
+    On a GPU the step's work is queued and this copy waits for it: one wait per batch.
     """
+    loss, seen = loss_and_range
     xp = loss.xp
-    host = loss.backend.to_host(xp.stack([loss.data] + [xp.astype(h, loss.data.dtype) for h in hits])).tolist()
-    return host[0], host[1:]
+    parts = [loss.data] + [xp.astype(h, loss.data.dtype) for h in hits]
+    if seen is not None:
+        parts.append(xp.astype(seen, loss.data.dtype))
+    host = loss.backend.to_host(xp.concat([xp.reshape(part, (-1,)) for part in parts])).tolist()
+    if seen is not None:
+        loss_fn.check_range(*host[-2:])
+        host = host[:-2]
+    return loss, host[0], host[1:]
 
 
 def evaluate(model, dataset, batch_size):
@@ -327,7 +333,8 @@ def evaluate(model, dataset, batch_size):
             if not len(xb):
                 continue
             out = model(xb)
-            value, hits = _read(model.loss(yb, out), [m.count_correct(yb, out) for m in metrics])
+            _, value, hits = _read(model.loss, model.loss.with_range(yb, out),
+                                   [m.count_correct(yb, out) for m in metrics])
             total_loss += value * len(xb)
             correct = [c + h for c, h in zip(correct, hits)]
             seen += len(xb)

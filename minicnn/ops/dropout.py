@@ -8,14 +8,14 @@ def dropout(x, rate, training=True):
     """Each value is kept with probability 1 - rate and then divided by 1 - rate,
     so the expected output equals x and nothing changes at inference.
 
-    Masks come from minicnn's seeded generator (mc.manual_seed), drawn on the host so
-    a seed gives the same masks on every device; they cross as booleans (1 byte a value).
+    Masks come from minicnn's seeded counter-based generator (mc.manual_seed), computed on x's
+    device: the same masks on every device for a seed, and nothing copied from the host.
     """
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"dropout: rate must be in [0, 1), got {rate!r}")
     if not training or rate == 0.0:
         return x
     x = floating(x)
-    keep = x.backend.from_host(random.uniform(x.shape) >= rate)
+    keep = random.uniform_on(x.backend, x.shape) >= rate
     scale = x.xp.astype(keep, x.backend.dtype(x.dtype)) / (1.0 - rate)     # a Python float keeps x's dtype
     return x * Tensor(scale, x.backend)

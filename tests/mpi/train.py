@@ -62,8 +62,10 @@ gpus[mc.distributed.rank()] = model.trainable_weights[0].data.device.id if devic
 gpus = mc.distributed.all_reduce(gpus)
 nccl_calls = len(nccl_double.calls) if "--nccl" in sys.argv else 0
 # from fit on, each rank draws its own dropout masks and flips: rank 0 its own stream, the others theirs
-draw = mc.random.uniform((4,)).astype(np.float64)
-draws_differ = mc.distributed.all_reduce(np.abs(draw - mc.distributed.all_reduce(draw.copy(), op="mean"))).max() > 0
+# (the host's generator and the device's counter-based one, each)
+draw = np.stack([mc.random.uniform((4,)), mc.random.uniform_on(mc.get_backend("cpu"), 4)]).astype(np.float64)
+draw_spread = mc.distributed.all_reduce(np.abs(draw - mc.distributed.all_reduce(draw.copy(), op="mean")))
+draws_differ = bool((draw_spread.max(axis=1) > 0).all())
 if mc.distributed.is_main():
     np.savez(sys.argv[1], ranks=ranks, trained=trained, validated=validated,
              trained_by_rank_0=alone, spread=spread, draws_differ=draws_differ, gpus=gpus, nccl_calls=nccl_calls,
