@@ -230,10 +230,30 @@ def test_an_example_trains_with_device_gpu(tmp_path, gpu_process_env):
 def test_the_gpu_check_command_runs(cupy_standin, tmp_path):
     """benchmarks/gpu_check.py, shortened, on the stand-in: it must not rot between GPU sessions."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "cupy_standin"), str(ROOT)]))
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--train-steps", "3",
-                             "--batches", "4", "--warmup", "1", "--steps", "1", "--no-tests", "--no-append"],
-                            env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    command = [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--train-steps", "3", "--batches", "4",
+               "--warmup", "1", "--steps", "1", "--no-tests", "--no-append"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr          # 1: three steps need not halve the loss
+    assert result.stderr == "" and "(0) device proved in" in result.stdout
     for name in ("CATSDOGS-64", "UCMERCED-64"):
-        assert re.search(rf"\(b\) {name}: 3 steps .* to host: 1\.0 copies, 8 bytes per batch", result.stdout)
+        assert re.search(rf"\(b\) {name}: first step [\d.]+ s \(kernels compiled\), then 3 steps .* "
+                         rf"to device: 2\.0 copies, .* to host: 1\.0 copies, 8 bytes per batch", result.stdout)
         assert f"| {name} | train | 4 |" in result.stdout and f"| {name} | infer | 4 |" in result.stdout
+    failures = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+    assert all(" -> " in line for line in failures) and (result.returncode == 1) == bool(failures)
+
+    # a GPU seen without the toolkit: one line, what to do, and nothing else attempted
+    broken = subprocess.run(command, env=dict(env, CUPY_STANDIN_MISSING="nvrtc"), capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path)
+    assert broken.returncode == 1 and broken.stderr == ""
+    first = broken.stdout.splitlines()[0]
+    assert first.startswith("FAILED (0) the gpu device: RuntimeError: device 'gpu': CuPy sees 1 GPU(s), but its "
+                            "first kernel failed") and "pip install 'minicnn[gpu]'" in first
+    assert "(b)" not in broken.stdout and (tmp_path / "gpu_check_failures.log").exists()
+
+    # past the time budget, each part says it was skipped
+    late = subprocess.run(command[:-1] + ["--budget-minutes", "0"], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert late.returncode == 0 and "(0) device proved" in late.stdout       # (0) always runs
+    assert "skipped (b) training CATSDOGS-64: past the time budget" in late.stdout
+    assert "part(s) skipped for time; no failures" in late.stdout
