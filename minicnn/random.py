@@ -31,16 +31,6 @@ def _mix(z):
     return z ^ (z >> 31)
 
 
-def _mix_array(z):
-    """SplitMix64's finaliser on a uint64 array, in place (uint64 products wrap round 2**64)."""
-    z ^= z >> 30
-    z *= 0xBF58476D1CE4E5B9
-    z ^= z >> 27
-    z *= 0x94D049BB133111EB
-    z ^= z >> 31
-    return z
-
-
 class _Counter:
     """The device generator's state: a key from the seed (and stream), and how many numbers were drawn."""
 
@@ -112,18 +102,25 @@ def normal(shape):
     return _generator.standard_normal(shape, dtype=np.float32)
 
 
-def uniform_on(backend, shape):
-    """float32 numbers in [0, 1) computed on `backend`'s device (a Backend: its xp and arange) by the
-    counter-based generator: the step's draws, the same numbers on every device for a seed."""
+def _bits_on(backend, shape):
+    """The next prod(shape) numbers of the counter-based generator, uint64 bits shaped `shape`, computed
+    on `backend`'s device (Backend.random_bits: SplitMix64 of the counter)."""
     shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
     n = math.prod(shape)
-    xp = backend.xp
-    z = backend.arange(n, dtype="uint64")
-    z += _counter.drawn                 # the counter of each number: how many were drawn before it
-    z *= _GOLDEN
-    z += _counter.key
-    _mix_array(z)
+    bits = backend.random_bits(_counter.key, _counter.drawn, n)
     _counter.drawn = (_counter.drawn + n) & _MASK
-    # the top 24 bits, times 2**-24: exact in float32, so every device rounds nothing differently
-    u = xp.astype(z >> 40, backend.dtype("float32")) * (2.0 ** -24)
-    return xp.reshape(u, shape)
+    return backend.xp.reshape(bits, shape)
+
+
+def uniform_on(backend, shape):
+    """float32 numbers in [0, 1) computed on `backend`'s device by the counter-based generator: the
+    step's draws, the same numbers on every device for a seed."""
+    # the top 24 bits, times 2**-24: exact in float32, so no device rounds differently
+    bits = _bits_on(backend, shape)
+    return backend.xp.astype(bits >> 40, backend.dtype("float32")) * (2.0 ** -24)
+
+
+def at_least_on(backend, shape, rate):
+    """uniform_on(backend, shape) >= rate, as booleans, from the same draws without making the floats
+    (u >= rate exactly when its 24 bits k satisfy k >= ceil(rate * 2**24)): dropout's mask."""
+    return _bits_on(backend, shape) >= math.ceil(rate * 2 ** 24) << 40

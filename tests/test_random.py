@@ -59,3 +59,23 @@ def test_dropout_keeps_its_share_with_masks_drawn_on_the_device(device):
     kept = mc.F.dropout(mc.ones(200, 50, device=device), 0.3).numpy()
     assert set(np.unique(kept)) <= {0.0, np.float32(1 / 0.7)}
     assert abs((kept > 0).mean() - 0.7) < 0.02
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.5, 1 / 3, 0.999])
+def test_dropouts_mask_is_the_uniform_draws_compared_without_making_floats(device, rate):
+    backend = mc.get_backend(device)
+    mc.manual_seed(9)
+    uniform = backend.to_host(random.uniform_on(backend, (37, 11)))
+    mc.manual_seed(9)
+    mask = backend.to_host(random.at_least_on(backend, (37, 11), rate))
+    np.testing.assert_array_equal(mask, uniform >= np.float32(rate))
+
+
+@pytest.mark.parametrize("n", [1, 5, (1 << 15) - 1, (1 << 15) + 3, 3 * (1 << 15)])
+def test_the_cpus_random_bits_are_the_plain_versions(n):
+    """The CPU's in-place shares on threads against base.py's whole-array random_bits; the counter
+    wrapping round 2**64 too."""
+    from minicnn.backend import Backend
+    plain, cpu = Backend("plain", np), mc.get_backend("cpu")
+    for key, start in ((0, 0), (0x0123456789ABCDEF, 12345), (MASK, MASK - 2)):
+        np.testing.assert_array_equal(cpu.random_bits(key, start, n), plain.random_bits(key, start, n))

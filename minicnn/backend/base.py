@@ -102,6 +102,26 @@ class Backend:
         np.add.at(result, host_parts if isinstance(index, tuple) else host_parts[0], self.to_host(values))
         target[...] = self.from_host(result)
 
+    def random_bits(self, key, start, n):
+        """n random 64-bit numbers, uint64 (n,): number i is SplitMix64's output for the counter
+        start + i under `key` (minicnn/random.py keeps the key and the counter):
+
+            z = key + (start + i) * golden;   z ^= z >> 30;   z *= m1;   z ^= z >> 27;   z *= m2;   z ^= z >> 31
+
+        (Steele, Lea and Flood, OOPSLA 2014; uint64 products wrap round 2**64.) Integer arithmetic is
+        exact, so every device computes the same bits: a seed gives the same draws on every device."""
+        xp = self.xp
+        z = self.arange(n, dtype="uint64")
+        z += start
+        z *= 0x9E3779B97F4A7C15         # 2**64 / the golden ratio: the counter's step
+        z += key
+        z ^= z >> 30
+        z *= 0xBF58476D1CE4E5B9
+        z ^= z >> 27
+        z *= 0x94D049BB133111EB
+        z ^= z >> 31
+        return xp.reshape(z, (n,))
+
     def index_in_range(self, index, shape):
         """Refuse, as NumPy does (IndexError), integer-array indices outside their axis of an array of
         `shape`: the standard leaves them undefined and CuPy wraps them round the axis, which would pick

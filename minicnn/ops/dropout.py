@@ -16,6 +16,6 @@ def dropout(x, rate, training=True):
     if not training or rate == 0.0:
         return x
     x = floating(x)
-    keep = random.uniform_on(x.backend, x.shape) >= rate
+    keep = random.at_least_on(x.backend, x.shape, rate)      # = random.uniform_on(...) >= rate
     scale = x.xp.astype(keep, x.backend.dtype(x.dtype)) / (1.0 - rate)     # a Python float keeps x's dtype
     return x * Tensor(scale, x.backend)
