@@ -106,10 +106,10 @@ def _refuse_out_of_range(loss, labels, classes):
     if labels.device == "cpu":
         check_class_labels(labels.numpy(), classes)
         return loss
-    xp, backend = loss.xp, loss.backend
+    xp = loss.xp
     bad = xp.any((labels.data < 0) | (labels.data >= classes))
-    poison = xp.where(bad, backend.full((), float("nan"), loss.dtype), backend.zeros((), loss.dtype))
-    return loss + Tensor(poison, backend)
+    # NaN where a label is bad, else 0: the NaN stays a Python number (no device array made for it)
+    return loss + Tensor(xp.where(bad, float("nan"), 0.0 * loss.data), loss.backend)
 
 
 def _cross_entropy(y_pred, y_true, from_logits, sample_weight=None):
