@@ -195,3 +195,22 @@ def test_a_python_number_in_an_op_makes_no_device_array(device):
     assert (mc.tensor([0, 1, 2], device=device) * 2).dtype == np.int64
     assert (mc.tensor([0, 1, 2], device=device) / 2).dtype == np.float32
     assert (mc.tensor([True, False], device=device) * 2).dtype == np.int64
+
+
+def test_batch_norm_scales_in_place_on_the_gpu():
+    """Forward: x - mean (scaled in place into x_hat), its square for the variance, and y (which takes
+    beta in place): three arrays of the activation's size, where writing each formula out made five;
+    and no ufunc copies an input for overlapping its output."""
+    cp = _standin()
+    x = mc.randn(8, 4, 6, 6, device="gpu")
+    layer = mc.layers.BatchNormalization()
+    layer(mc.randn(8, 4, 6, 6))                     # built on the CPU, then moved, as a model is
+    layer.to("gpu")
+    cp.allocations.clear()
+    cp.copies.clear()
+    y = layer(x)
+    assert [shape for _, shape in cp.allocations if shape == x.shape] == [x.shape] * 3
+    assert cp.copies == []
+    expected = (x.numpy() - x.numpy().mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(
+        x.numpy().var(axis=(0, 2, 3), keepdims=True) + layer.epsilon)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-4, atol=1e-5)

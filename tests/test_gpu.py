@@ -271,6 +271,7 @@ def test_the_gpu_check_command_runs(cupy_standin, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "cupy_standin"), str(ROOT)]))
     command = [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--train-steps", "3", "--batches", "4",
                "--warmup", "1", "--steps", "1", "--no-tests", "--no-append"]
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_bytes()
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr          # 1: three steps need not halve the loss
     assert result.stderr == "" and "(0) device proved in" in result.stdout
@@ -291,8 +292,9 @@ def test_the_gpu_check_command_runs(cupy_standin, tmp_path):
     assert "(b)" not in broken.stdout and (tmp_path / "gpu_check_failures.log").exists()
 
     # past the time budget, each part says it was skipped
-    late = subprocess.run(command[:-1] + ["--budget-minutes", "0"], env=env, capture_output=True, text=True,
+    late = subprocess.run(command + ["--budget-minutes", "0"], env=env, capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
     assert late.returncode == 0 and "(0) device proved" in late.stdout       # (0) always runs
     assert "skipped (b) training CATSDOGS-64: past the time budget" in late.stdout
     assert "part(s) skipped for time; no failures" in late.stdout
+    assert (ROOT / "benchmarks" / "RESULTS.md").read_bytes() == results       # --no-append: nothing written

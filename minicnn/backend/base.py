@@ -218,11 +218,13 @@ class Backend:
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         gamma, beta = (xp.astype(xp.reshape(p, shape), x.dtype) for p in (gamma, beta))     # computed in x's dtype
         mean = xp.mean(x, axis=axes, keepdims=True)
-        centred = x - mean
-        variance = xp.mean(centred * centred, axis=axes, keepdims=True)
+        x_hat = x - mean                # centred: then scaled in place into x_hat (one array, not two)
+        variance = xp.mean(x_hat * x_hat, axis=axes, keepdims=True)
         inv_std = 1.0 / xp.sqrt(variance + epsilon)
-        x_hat = centred * inv_std
-        return x_hat * gamma + beta, x_hat, mean, variance, inv_std
+        x_hat *= inv_std
+        y = x_hat * gamma
+        y += beta
+        return y, x_hat, mean, variance, inv_std
 
     def batch_norm_grad(self, g, x_hat, gamma, inv_std):
         """Gradients of batch_norm for the gradient g of y; per channel, over its M values:
@@ -237,7 +239,10 @@ class Backend:
         count = g.size // g.shape[1]
         g_beta = xp.sum(g, axis=axes, keepdims=True)
         g_gamma = xp.sum(g * x_hat, axis=axes, keepdims=True)
-        g_x = (g - g_beta / count - x_hat * (g_gamma / count)) * (xp.reshape(gamma, shape) * inv_std)
+        g_x = x_hat * (-g_gamma / count)     # the formula's terms added into one array, in place
+        g_x += g
+        g_x -= g_beta / count
+        g_x *= xp.reshape(gamma, shape) * inv_std
         return g_x, xp.reshape(g_gamma, (-1,)), xp.reshape(g_beta, (-1,))
 
     def shift_images(self, x, dys, dxs):
