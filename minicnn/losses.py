@@ -20,19 +20,25 @@ class Loss:
         self.from_logits, self.label_smoothing = from_logits, label_smoothing
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        loss, seen = self.with_range(y_true, y_pred, sample_weight)
-        if seen is not None:
-            self.check_range(*y_pred.backend.to_host(seen).tolist())
-        return loss
+        if not self.from_logits:
+            self.check_range(*y_pred.backend.to_host(self._range(y_pred)).tolist())
+        return self.function(y_pred, y_true, from_logits=self.from_logits, sample_weight=sample_weight,
+                             label_smoothing=self.label_smoothing)
 
     def with_range(self, y_true, y_pred, sample_weight=None):
-        """The loss, and for a loss of probabilities (from_logits=False) the device array [min, max] of
-        y_pred, not yet read: fit reads it with the loss, in the batch's one copy from the device, and
-        then calls check_range (a second read per batch would be a second wait for a GPU)."""
+        """The loss, and for a loss of probabilities (from_logits=False) on a device other than the CPU
+        the array [min, max] of y_pred, not yet read: fit reads it with the loss, in the batch's one
+        copy from the device, and then calls check_range (a second read per batch would be a second
+        wait for a GPU). On the CPU reading is free: the range is checked first, as __call__ does."""
+        if self.from_logits or y_pred.device == "cpu":
+            return self(y_true, y_pred, sample_weight), None
+        return self.function(y_pred, y_true, from_logits=False, sample_weight=sample_weight,
+                             label_smoothing=self.label_smoothing), self._range(y_pred)
+
+    @staticmethod
+    def _range(y_pred):
         xp = y_pred.xp
-        seen = None if self.from_logits else xp.stack([xp.min(y_pred.data), xp.max(y_pred.data)])
-        return self.function(y_pred, y_true, from_logits=self.from_logits, sample_weight=sample_weight,
-                             label_smoothing=self.label_smoothing), seen
+        return xp.stack([xp.min(y_pred.data), xp.max(y_pred.data)])
 
     def check_labels(self, labels, output_shape):
         """Refuse a dataset's host labels that can't match outputs of `output_shape` (fit calls this once)."""

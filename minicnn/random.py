@@ -123,4 +123,8 @@ def uniform_on(backend, shape):
 def at_least_on(backend, shape, rate):
     """uniform_on(backend, shape) >= rate, as booleans, from the same draws without making the floats
     (u >= rate exactly when its 24 bits k satisfy k >= ceil(rate * 2**24)): dropout's mask."""
-    return _bits_on(backend, shape) >= math.ceil(rate * 2 ** 24) << 40
+    least = math.ceil(rate * 2 ** 24)
+    bits = _bits_on(backend, shape)
+    if least >= 2 ** 24:        # rate within 2**-24 of 1: no draw reaches it (and 2**64 fits no uint64)
+        return bits < 0
+    return bits >= least << 40

@@ -29,7 +29,7 @@ def _real_cupy_works():
         from minicnn.backend.gpu import make_gpu_backend
         make_gpu_backend()
         return True
-    except RuntimeError:
+    except Exception:           # the factory's RuntimeError, or anything a broken install raises
         return False
 
 

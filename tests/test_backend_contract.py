@@ -181,3 +181,5 @@ def test_shifting_images_by_slices_and_by_one_gather(n, c, h, w, data):
                     expected[i, :, y, z] = x[i, :, y - dys[i], z - dxs[i]]
     np.testing.assert_array_equal(cpu.shift_images(x, dys, dxs), expected)
     np.testing.assert_array_equal(plain.shift_images(x, dys, dxs), expected)
+    x[:, :, 0, 0] = np.inf                      # an edge pixel the gather reads for the border: still 0
+    assert not np.isnan(plain.shift_images(x, dys, dxs)).any()

@@ -219,6 +219,9 @@ def test_labels_out_of_range_are_refused_without_reading_them_back(cupy_standin)
                                                            from_logits=True).item())
     assert mc.F.sparse_categorical_cross_entropy(logits, mc.tensor([0, 2], device="gpu"),
                                                  from_logits=True).item() == pytest.approx(np.log(3))
+    certain = mc.tensor([[-np.inf, 0.0]], device="gpu")      # label 0 has probability 0: an infinite loss
+    assert mc.F.sparse_categorical_cross_entropy(certain, mc.tensor([0], device="gpu"),
+                                                 from_logits=True).item() == np.inf     # not NaN
     model = _augmented_model(seed=0).to("gpu")
     model.compile(mc.optimizers.SGD(lr=0.1), mc.losses.SparseCategoricalCrossentropy(from_logits=True))
     data = _images(8, seed=0)

@@ -61,7 +61,7 @@ def test_dropout_keeps_its_share_with_masks_drawn_on_the_device(device):
     assert abs((kept > 0).mean() - 0.7) < 0.02
 
 
-@pytest.mark.parametrize("rate", [0.0, 0.1, 0.5, 1 / 3, 0.999])
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.5, 1 / 3, 0.999, 1 - 2 ** -25])
 def test_dropouts_mask_is_the_uniform_draws_compared_without_making_floats(device, rate):
     backend = mc.get_backend(device)
     mc.manual_seed(9)

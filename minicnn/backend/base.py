@@ -129,14 +129,16 @@ class Backend:
         backend skips it (NumPy raises by itself)."""
         xp = self.xp
         parts = index if isinstance(index, tuple) else (index,)
-        is_mask = [self.owns(p) and p.dtype == xp.bool for p in parts]
-        taken = sum(p.ndim if mask else 1 for p, mask in zip(parts, is_mask) if p is not None and p is not Ellipsis)
+        # masks take as many axes as they have; a Python or NumPy bool is a 0-d mask, taking none
+        is_mask = [isinstance(p, (bool, np.bool_)) or (self.owns(p) and p.dtype == xp.bool) for p in parts]
+        taken = sum(np.ndim(p) if mask else 1 for p, mask in zip(parts, is_mask)
+                    if p is not None and p is not Ellipsis)
         axis = 0
         for part, mask in zip(parts, is_mask):
             if part is Ellipsis:
                 axis += len(shape) - taken
             elif mask:
-                axis += part.ndim
+                axis += np.ndim(part)
             elif part is not None:
                 if self.owns(part) and axis < len(shape) and part.size:
                     size = shape[axis]
@@ -262,7 +264,7 @@ class Backend:
         index = xp.reshape(xp.clip(rows, 0, h - 1), (n, h, 1)) * w + xp.reshape(xp.clip(cols, 0, w - 1), (n, 1, w))
         index = xp.broadcast_to(xp.reshape(index, (n, 1, h * w)), (n, c, h * w))
         values = xp.reshape(xp.take_along_axis(xp.reshape(x, (n, c, h * w)), index, axis=2), (n, c, h, w))
-        return values * xp.astype(inside, x.dtype)
+        return xp.where(inside, values, 0.0)       # (not values * inside: an inf edge pixel would give NaN)
 
     def max_pool_tiles(self, x, k):
         """Max pooling of x (N, C, H, W) by k x k windows that tile it (H and W multiples of k):

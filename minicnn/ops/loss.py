@@ -108,8 +108,8 @@ def _refuse_out_of_range(loss, labels, classes):
         return loss
     xp = loss.xp
     bad = xp.any((labels.data < 0) | (labels.data >= classes))
-    # NaN where a label is bad, else 0: the NaN stays a Python number (no device array made for it)
-    return loss + Tensor(xp.where(bad, float("nan"), 0.0 * loss.data), loss.backend)
+    # the loss, or NaN where a label is bad (a Python number: no device array is made for it)
+    return autograd.record(Tensor(xp.where(bad, float("nan"), loss.data), loss.backend), (loss,), lambda g: (g,))
 
 
 def _cross_entropy(y_pred, y_true, from_logits, sample_weight=None):

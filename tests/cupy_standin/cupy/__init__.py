@@ -139,14 +139,15 @@ def _wrap_indices(index, shape):
     setitem, scatter and ufunc.at). Works on NumPy's view of the index."""
     parts = list(index) if isinstance(index, tuple) else [index]
     parts = [_np.asarray(p) if isinstance(p, list) else p for p in parts]
-    taken = builtins.sum(p.ndim if isinstance(p, _np.ndarray) and p.dtype == bool else 1
-                for p in parts if p is not None and p is not Ellipsis)
+    # a Python or NumPy bool is a 0-d mask: it takes no axis (_routines_indexing.pyx:286-289)
+    mask = lambda p: isinstance(p, (builtins.bool, _np.bool_)) or (isinstance(p, _np.ndarray) and p.dtype == bool)
+    taken = builtins.sum(_np.ndim(p) if mask(p) else 1 for p in parts if p is not None and p is not Ellipsis)
     axis = 0
     for k, part in enumerate(parts):
         if part is Ellipsis:
             axis += len(shape) - taken
-        elif isinstance(part, _np.ndarray) and part.dtype == bool:
-            axis += part.ndim
+        elif mask(part):
+            axis += _np.ndim(part)
         elif part is not None:
             if isinstance(part, _np.ndarray) and part.dtype.kind in "iu" and axis < len(shape) and shape[axis]:
                 parts[k] = part % shape[axis]
