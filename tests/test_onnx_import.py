@@ -82,6 +82,14 @@ def test_a_model_exported_by_minicnn_comes_back_predicting_the_same_and_trains(t
     back.compile("adam", mc.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     history = back.fit(x, np.arange(8) % 3, epochs=5, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+    # mc.viz on the imported model: its filters, feature maps, saliency and Grad-CAM, as on minicnn's own
+    pytest.importorskip("matplotlib")
+    mc.viz.filters(back, path=tmp_path / "filters.png")
+    mc.viz.feature_maps(back, x[0], path=tmp_path / "maps.png")
+    assert mc.viz.saliency(back, x[0]).shape == (12, 12)
+    heat = mc.viz.grad_cam(back, x[0])
+    assert heat.shape == (12, 12) and np.isfinite(heat).all()
+    assert (tmp_path / "filters.png").stat().st_size > 0 and (tmp_path / "maps.png").stat().st_size > 0
 
 
 def test_what_minicnn_cannot_compute_is_refused_naming_the_operator_and_node(tmp_path):
@@ -97,3 +105,23 @@ def test_what_minicnn_cannot_compute_is_refused_naming_the_operator_and_node(tmp
     onnx.save(helper.make_model(helper.make_graph([conv], "g", [x], [y], [weight])), tmp_path / "dilated.onnx")
     with pytest.raises(ValueError, match="Conv \\(node 'wide'\\): dilations \\[2, 2\\]"):
         mc.onnx.load(tmp_path / "dilated.onnx")
+
+
+def test_the_channels_last_forms_minicnn_lacks_are_refused_naming_the_node(tmp_path):
+    """Keras' channels-last files are read (tests/conformance/test_keras_onnx.py); other transposes, and a
+    channels-last flatten that no Dense reads, are refused by name."""
+    helper = onnx.helper
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4, 4, 2])
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2], name="to_nchw"),
+             helper.make_node("Transpose", ["t"], ["y"], perm=[0, 1, 3, 2], name="swap")]
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x], [y])), tmp_path / "swap.onnx")
+    with pytest.raises(ValueError, match=r"Transpose \(node 'swap'\): perm \[0, 1, 3, 2\]"):
+        mc.onnx.load(tmp_path / "swap.onnx")
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2], name="to_nchw"),
+             helper.make_node("Relu", ["t"], ["r"], name="relu"),
+             helper.make_node("Transpose", ["r"], ["u"], perm=[0, 2, 3, 1], name="to_nhwc"),
+             helper.make_node("Flatten", ["u"], ["y"], name="flat")]
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x], [y])), tmp_path / "flat.onnx")
+    with pytest.raises(ValueError, match="output 'y' is flattened channels-last"):
+        mc.onnx.load(tmp_path / "flat.onnx")

@@ -8,6 +8,13 @@ cross-correlation to minicnn's convolution. What is computed from shapes alone (
 Concat chains exporters write before a Reshape that flattens) is computed here, once. An operator
 with no minicnn form, or attributes minicnn lacks (dilations, ceil_mode, groups other than 1 or the
 channels), is refused, naming the operator and the node.
+
+Keras' exporter works channels-last: its input is (N, H, W, C), and it transposes to (N, C, H, W)
+around each Conv and pooling, adds biases and batch normalisation as Add, Sub and Mul with (1, 1, 1, C)
+constants, pools globally with ReduceMean. Here such a file becomes the same network channels-first:
+the model takes minicnn's (N, C, H, W) images, the transposes vanish, a per-channel Add after a Conv
+becomes its bias, a Sub/Mul/Add chain one BatchNormalization, and a Dense after a channels-last
+Flatten gets its rows reordered from (H, W, C) to minicnn's (C, H, W).
 """
 
 import os
@@ -33,6 +40,28 @@ class _Pooled:
         self.symbolic = symbolic
 
 
+class _ChannelsLast:
+    """minicnn's (N, C, H, W) tensor, which the file sees as (N, H, W, C) (Keras' layout)."""
+
+    def __init__(self, symbolic):
+        self.symbolic = symbolic
+
+
+class _FlatHWC:
+    """A channels-last tensor flattened: its values in (H, W, C) order, minicnn's Flatten in (C, H, W)."""
+
+    def __init__(self, symbolic, chw):
+        self.symbolic, self.chw = symbolic, chw
+
+
+class _PerChannel:
+    """x * scale + shift per channel, not yet a layer: the constants Keras' exporter adds, subtracts and
+    multiplies one after another, gathered into one layer when something else reads them."""
+
+    def __init__(self, x, scale, shift, name, reads):
+        self.x, self.scale, self.shift, self.name, self.reads = x, scale, shift, name, reads
+
+
 def load(path):
     """The ONNX model at `path` as an mc.Model (one input (N, C, H, W) or (N, features), float32)."""
     import onnx
@@ -48,12 +77,17 @@ def load(path):
     if len(dims) < 2 or any(d is None for d in dims[1:]):
         raise ValueError(f"mc.onnx.load: input {inputs[0].name!r} has shape {dims}; minicnn needs every axis but "
                          f"the batch fixed")
-    source = Input(shape=tuple(dims[1:]))
-    values[inputs[0].name] = source
-    uses = {}
+    uses, readers = {}, {}
     for node in graph.node:
         for name in node.input:
             uses[name] = uses.get(name, 0) + 1
+            readers.setdefault(name, node)
+    if len(dims) == 4 and _first_real_reader(readers, inputs[0].name) == ("Transpose", [0, 3, 1, 2]):
+        source = Input(shape=(dims[3], dims[1], dims[2]))          # Keras' (H, W, C) input, channels-first
+        values[inputs[0].name] = _ChannelsLast(source)
+    else:
+        source = Input(shape=tuple(dims[1:]))
+        values[inputs[0].name] = source
     names = set()
     for node in graph.node:
         convert = CONVERTERS.get(node.op_type)
@@ -65,7 +99,7 @@ def load(path):
         args = [values[name] if name else None for name in node.input]
         context = _Context(node, where, _layer_name(node, names), opset, uses, values, names)
         try:
-            result = convert(context, args, attributes)
+            result = _convert(convert, context, args, attributes)
         except ValueError as error:         # minicnn's own refusals (a layer's arguments), named by the node
             if str(error).startswith(f"mc.onnx.load: {node.op_type} ("):
                 raise
@@ -75,7 +109,8 @@ def load(path):
             raise context.refuse(f"outputs {list(node.output)}: minicnn computes only the first")
         for name, value in zip(node.output, results):
             values[name] = value
-    outputs = [_symbolic(values[o.name], f"output {o.name!r}") for o in graph.output]
+    context = _Context(graph.node[-1], "the outputs", "output", opset, uses, values, names) if graph.node else None
+    outputs = [_symbolic(_gathered(context, values[o.name]), f"output {o.name!r}") for o in graph.output]
     if any(output is source for output in outputs):
         raise ValueError(f"mc.onnx.load: an output of {path} is its input itself: nothing to compute")
     model = Model(source, outputs if len(outputs) > 1 else outputs[0], name=_clean(graph.name) or None)
@@ -121,9 +156,99 @@ def _layer_name(node, taken):
     return name
 
 
+def _first_real_reader(readers, name):
+    """The first node that reads `name` past Cast and Identity nodes: (op_type, perm of a Transpose)."""
+    node = readers.get(name)
+    while node is not None and node.op_type in ("Cast", "Identity"):
+        node = readers.get(node.output[0])
+    if node is None:
+        return None
+    perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+    return node.op_type, perm
+
+
+# ops that act value by value: the same on either layout
+_ANY_LAYOUT = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "Identity", "Dropout",
+               "Cast"}
+
+
+def _convert(convert, context, args, attributes):
+    """convert(context, args, attributes), with the channels-last and per-channel values handled around it."""
+    op = context.node.op_type
+    if op in ("Add", "Sub", "Mul"):
+        gathered = _per_channel(context, args)
+        if gathered is not None:
+            return gathered
+    args = [_gathered(context, a) for a in args]
+    if op in _ANY_LAYOUT and args and isinstance(args[0], _ChannelsLast):
+        return _ChannelsLast(convert(context, [args[0].symbolic] + args[1:], attributes))
+    if op in ("Add", "Mul") and any(isinstance(a, _ChannelsLast) for a in args):
+        constant = next((a for a in args if isinstance(a, np.ndarray)), None)
+        if constant is not None and constant.size == 1:        # a scalar: the same on either layout
+            x = next(a for a in args if isinstance(a, _ChannelsLast)).symbolic
+            return _ChannelsLast(convert(context, [x, constant], attributes))
+        if all(isinstance(a, _ChannelsLast) for a in args):
+            return _ChannelsLast(convert(context, [a.symbolic for a in args], attributes))
+    return convert(context, args, attributes)
+
+
+def _per_channel(context, args):
+    """x + c, x - c, c - x or x * c with c one number per channel of a 4-D x: a _PerChannel, or None."""
+    a, b = args
+    op = context.node.op_type
+    if isinstance(a, np.ndarray) == isinstance(b, np.ndarray):
+        return None
+    swapped = isinstance(a, np.ndarray)
+    x, c = (b, a) if swapped else (a, b)
+    base = x.x if isinstance(x, _PerChannel) else x
+    inner = base.symbolic if isinstance(base, _ChannelsLast) else base
+    if not isinstance(inner, Symbolic) or len(inner.shape) != 4 or c.size == 1:
+        return None
+    channels = inner.shape[1]
+    wanted = (1, 1, 1, channels) if isinstance(base, _ChannelsLast) else (1, channels, 1, 1)
+    if c.ndim > 4 or (1,) * (4 - c.ndim) + c.shape != wanted:
+        return None
+    c = c.reshape(-1).astype(np.float64)
+    scale, shift = (x.scale, x.shift) if isinstance(x, _PerChannel) else (np.ones(channels), np.zeros(channels))
+    name = x.name if isinstance(x, _PerChannel) else context.name
+    reads = (x.reads if isinstance(x, _PerChannel) else []) + [context.node.input[1 if swapped else 0]]
+    if op == "Add":
+        shift = shift + c
+    elif op == "Mul":
+        scale, shift = scale * c, shift * c
+    elif swapped:                                   # c - x
+        scale, shift = -scale, c - shift
+    else:
+        shift = shift - c
+    return _PerChannel(base, scale, shift, name, reads)
+
+
+def _gathered(context, value):
+    """A _PerChannel as a layer: a Conv's bias where it only adds to a Conv without one (and nothing
+    else reads that Conv), else a BatchNormalization in inference form (gamma = scale, beta = shift)."""
+    if not isinstance(value, _PerChannel):
+        return value
+    layout = _ChannelsLast if isinstance(value.x, _ChannelsLast) else (lambda s: s)
+    x = value.x.symbolic if isinstance(value.x, _ChannelsLast) else value.x
+    layer = x.layer
+    only_reader = all(context.uses.get(name) == 1 for name in value.reads)
+    if (np.all(value.scale == 1) and isinstance(layer, (Conv2D, DepthwiseConv2D)) and not layer.use_bias
+            and only_reader):
+        config = dict(layer.get_config(), use_bias=True, name=layer.name)     # the Conv, now with its bias
+        kernel = next(iter(layer.params.values())).numpy()
+        return layout(context.call(type(layer)(**config), x.inputs[0], [kernel, value.shift]))
+    epsilon = 1e-3
+    norm = BatchNormalization(epsilon=epsilon, name=value.name)
+    channels = len(value.scale)
+    return layout(context.call(norm, x, [value.scale, value.shift, np.zeros(channels),
+                                         np.full(channels, 1 - epsilon)]))
+
+
 def _symbolic(value, what):
-    if isinstance(value, _Pooled):
+    if isinstance(value, (_Pooled, _ChannelsLast)):     # a channels-last output comes out channels-first
         return value.symbolic
+    if isinstance(value, _FlatHWC):
+        raise ValueError(f"mc.onnx.load: {what} is flattened channels-last, an order minicnn's Flatten lacks")
     if not isinstance(value, Symbolic):
         raise ValueError(f"mc.onnx.load: {what} is a constant, not computed from the input")
     return value
@@ -185,11 +310,14 @@ def _conv(context, args, attributes):
 
 
 def _gemm(context, args, attributes):
-    x = _symbolic(args[0], "Gemm's input")
+    x = args[0]
     if attributes.get("transA", 0):
         raise context.refuse("transA=1: the input transposed")
     b = _constant(context, args[1], "B")
     kernel = (b.T if attributes.get("transB", 0) else b) * attributes.get("alpha", 1.0)
+    if isinstance(x, _FlatHWC):
+        kernel, x = _hwc_rows(context, x, kernel), x.symbolic
+    x = _symbolic(x, "Gemm's input")
     weights = [kernel]
     if len(args) > 2 and args[2] is not None:
         bias = _constant(context, args[2], "C") * attributes.get("beta", 1.0)
@@ -200,7 +328,10 @@ def _gemm(context, args, attributes):
 
 
 def _matmul(context, args, attributes):
-    x, b = _symbolic(args[0], "MatMul's input"), _constant(context, args[1], "B")
+    x, b = args[0], _constant(context, args[1], "B")
+    if isinstance(x, _FlatHWC):
+        b, x = _hwc_rows(context, x, b), x.symbolic
+    x = _symbolic(x, "MatMul's input")
     if b.ndim != 2 or len(x.shape) != 2:
         raise context.refuse(f"a product of shapes {x.shape} and {b.shape}; minicnn's Dense takes (N, in) @ (in, out)")
     return context.call(Dense(b.shape[1], use_bias=False, name=context.name), x, [b])
@@ -230,6 +361,61 @@ def _dense_with_bias(context, matmul_output, bias):
     kernel = dense.params["kernel"].numpy()
     x = matmul_output.inputs[0]
     return context.call(Dense(dense.units, name=context.name), x, [kernel, bias.reshape(-1)])
+
+
+def _sub(context, args, attributes):
+    a, b = args
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a - b
+    if isinstance(b, np.ndarray) and b.size == 1:
+        return context.call(Rescaling(1.0, -float(b.reshape(())), name=context.name), a)
+    if isinstance(a, np.ndarray) and a.size == 1:
+        return context.call(Rescaling(-1.0, float(a.reshape(())), name=context.name), b)
+    raise context.refuse("minicnn subtracts only constants (one per channel, or one number)")
+
+
+def _transpose(context, args, attributes):
+    x, perm = args[0], list(attributes.get("perm", []))
+    if isinstance(x, np.ndarray):
+        return np.transpose(x, perm or None)
+    if isinstance(x, _ChannelsLast) and perm == [0, 3, 1, 2]:
+        return x.symbolic               # back to minicnn's own layout
+    if isinstance(x, Symbolic) and len(x.shape) == 4 and perm == [0, 2, 3, 1]:
+        return _ChannelsLast(x)
+    raise context.refuse(f"perm {perm}: minicnn reads only the channels-last <-> channels-first transposes")
+
+
+def _reduce_mean(context, args, attributes):
+    x = args[0]
+    axes = attributes.get("axes")
+    if len(args) > 1 and args[1] is not None:
+        axes = _constant(context, args[1], "the axes")
+    axes = sorted(int(a) % 4 for a in (axes if axes is not None else range(4)))
+    keep = attributes.get("keepdims", 1)
+    if isinstance(x, _ChannelsLast) and axes == [1, 2] and not keep:
+        return context.call(GlobalAveragePooling2D(name=context.name), x.symbolic)
+    if isinstance(x, Symbolic) and len(x.shape) == 4 and axes == [2, 3]:
+        pooled = context.call(GlobalAveragePooling2D(name=context.name), x)
+        return _Pooled(pooled) if keep else pooled
+    raise context.refuse(f"axes {axes} (keepdims {keep}): minicnn averages over the whole image only "
+                         f"(GlobalAveragePooling2D)")
+
+
+def _cast(context, args, attributes):
+    x = args[0]
+    if isinstance(x, np.ndarray):
+        return x
+    if attributes.get("to") != 1:       # onnx.TensorProto.FLOAT
+        raise context.refuse(f"to type {attributes.get('to')}: minicnn computes in float32")
+    return x
+
+
+def _hwc_rows(context, x, kernel):
+    """A Dense kernel for inputs flattened in (H, W, C) order, its rows reordered for minicnn's (C, H, W)."""
+    c, h, w = x.chw
+    if kernel.shape[0] != c * h * w:
+        raise context.refuse(f"a kernel of {kernel.shape[0]} rows after a flatten of {c * h * w} values")
+    return kernel.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(c * h * w, -1)
 
 
 def _mul(context, args, attributes):
@@ -282,6 +468,10 @@ def _flatten(context, args, attributes):
     x = args[0]
     if isinstance(x, _Pooled):
         return x.symbolic
+    if isinstance(x, _ChannelsLast):
+        if attributes.get("axis", 1) != 1:
+            raise context.refuse(f"axis {attributes['axis']}: minicnn flattens everything but the batch axis")
+        return _FlatHWC(context.call(Flatten(name=context.name), x.symbolic), tuple(x.symbolic.shape[1:]))
     if isinstance(x, np.ndarray):
         return x.reshape(x.shape[0], -1) if attributes.get("axis", 1) == 1 else x.reshape(1, -1)
     if attributes.get("axis", 1) != 1:
@@ -294,6 +484,9 @@ def _reshape(context, args, attributes):
     target = [int(d) for d in shape]
     if isinstance(x, np.ndarray):
         return x.reshape(target)
+    if isinstance(x, _ChannelsLast) and len(target) == 2 and target[0] in (BATCH, 0, -1) and (
+            target[1] == -1 or target[1] == int(np.prod(x.symbolic.shape[1:]))):
+        return _flatten(context, [x], {"axis": 1})
     flat = len(target) == 2 and target[0] in (BATCH, 0, -1) and (target[1] == -1 or (
         target[1] == int(np.prod(_symbolic(x, "Reshape's input").shape[1:])) and target[0] != -1))
     if not flat:
@@ -305,6 +498,9 @@ def _shape(context, args, attributes):
     x = args[0]
     if isinstance(x, _Pooled):
         return np.array([BATCH, x.symbolic.shape[1], 1, 1], np.int64)
+    if isinstance(x, _ChannelsLast):
+        c, h, w = x.symbolic.shape[1:]
+        return np.array([BATCH, h, w, c], np.int64)
     if isinstance(x, np.ndarray):
         return np.array(x.shape, np.int64)
     return np.array([BATCH, *x.shape[1:]], np.int64)
@@ -393,5 +589,5 @@ CONVERTERS = {
     "Identity": lambda c, a, at: a[0], "Dropout": lambda c, a, at: a[0],
     "Gather": _constant_op(lambda a, at: np.take(a[0], a[1], axis=at.get("axis", 0))),
     "Unsqueeze": _constant_op(_unsqueeze),
-    "Cast": _constant_op(lambda a, at: a[0]),
+    "Cast": _cast, "Sub": _sub, "Transpose": _transpose, "ReduceMean": _reduce_mean,
 }
