@@ -78,6 +78,16 @@ def test_cats_dogs_saves_a_model_that_scores_raw_images(tmp_path):
     assert logits.shape == (12, 1) and np.isfinite(logits).all()
 
 
+def test_residual_trains_both_networks_and_saves_the_residual_one_that_travels(tmp_path):
+    cats_and_dogs(tmp_path, 8)
+    out = run_example("residual", "--data", str(tmp_path), "--epochs", "1", "--image-size", "24",
+                      "--out", str(tmp_path / "run"))
+    assert "sequential: validation accuracy" in out and "residual: validation accuracy" in out
+    logits = score_saved_model(tmp_path / "run" / "model.npz", tmp_path / "validation" / "cats")
+    assert logits.shape == (8, 1) and np.isfinite(logits).all()
+    assert any(type(layer).__name__ == "Add" for layer in mc.load_model(tmp_path / "run" / "model.npz").layers)
+
+
 def test_cats_dogs_runs_unchanged_on_two_mpi_ranks_with_distributed(tmp_path):
     pytest.importorskip("mpi4py")
     mpiexec = shutil.which("mpiexec") or str(Path(sys.executable).parent / "mpiexec")
