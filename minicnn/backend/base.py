@@ -131,14 +131,14 @@ class Backend:
         parts = index if isinstance(index, tuple) else (index,)
         # masks take as many axes as they have; a Python or NumPy bool is a 0-d mask, taking none
         is_mask = [isinstance(p, (bool, np.bool_)) or (self.owns(p) and p.dtype == xp.bool) for p in parts]
-        taken = sum(np.ndim(p) if mask else 1 for p, mask in zip(parts, is_mask)
+        taken = sum(getattr(p, "ndim", 0) if mask else 1 for p, mask in zip(parts, is_mask)
                     if p is not None and p is not Ellipsis)
         axis = 0
         for part, mask in zip(parts, is_mask):
             if part is Ellipsis:
                 axis += len(shape) - taken
             elif mask:
-                axis += np.ndim(part)
+                axis += getattr(part, "ndim", 0)
             elif part is not None:
                 if self.owns(part) and axis < len(shape) and part.size:
                     size = shape[axis]
