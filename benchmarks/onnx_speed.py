@@ -41,8 +41,8 @@ def main():
     options.intra_op_num_threads = threads
     lines = [f"Command: python benchmarks/onnx_speed.py {' '.join(os.path.relpath(m) for m in args.models)}; "
              f"onnxruntime {ort.__version__}, {threads} threads each", "",
-             "| model | largest difference (32 images) | batch 1: minicnn / onnxruntime ms | "
-             "batch 32: minicnn / onnxruntime ms |", "| --- | --- | --- | --- |"]
+             "| model | largest difference (32 images) | largest output | batch 1: minicnn / onnxruntime ms | "
+             "batch 32: minicnn / onnxruntime ms |", "| --- | --- | --- | --- | --- |"]
     rng = np.random.default_rng(0)
     for path in args.models:
         model = mc.load_model(path)
@@ -50,14 +50,16 @@ def main():
             exported = mc.onnx.export(model, os.path.join(folder, "model.onnx"))
             session = ort.InferenceSession(exported, options, providers=["CPUExecutionProvider"])
         images = rng.uniform(0, 255, (32, *model.input_shape)).astype(np.float32)
-        difference = float(np.abs(session.run(None, {"input": images})[0] - model.predict(images)).max())
+        expected = model.predict(images)
+        difference = float(np.abs(session.run(None, {"input": images})[0] - expected).max())
         cells = []
         for batch in (1, 32):
             x = images[:batch]
             mine = median_seconds(lambda m=model, x=x, b=batch: m.predict(x, batch_size=b), args.repeats)
             theirs = median_seconds(lambda s=session, x=x: s.run(None, {"input": x}), args.repeats)
             cells.append(f"{1e3 * mine:.1f} / {1e3 * theirs:.1f}")
-        lines.append(f"| {os.path.relpath(path)} | {difference:.1e} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {os.path.relpath(path)} | {difference:.1e} | {np.abs(expected).max():.3g} | {cells[0]} | "
+                     f"{cells[1]} |")
         print(lines[-1], flush=True)
     print("\n".join(lines))
     if args.markdown:
