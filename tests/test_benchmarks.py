@@ -50,3 +50,10 @@ def test_onnx_speed_compares_a_saved_model_with_its_export(tmp_path):
     assert done.returncode == 0, done.stderr
     row = [line for line in done.stdout.splitlines() if "model.npz |" in line][-1]
     assert float(row.split("|")[2]) < 1e-4
+
+
+def test_random_draws_times_both_generators():
+    done = run("random_draws.py", "--batches", "2", "--features", "16", "--repeats", "1")
+    assert done.returncode == 0, done.stderr
+    row = [line for line in done.stdout.splitlines() if line.startswith("| cpu | 2 |")]
+    assert len(row) == 1 and len(row[0].split("|")) == 8
