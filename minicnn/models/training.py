@@ -260,8 +260,8 @@ def train_one_epoch(model, train, *, batch_size, shuffle, epoch, epochs, verbose
         count = len(xb)
         if count:
             out = model(xb)
-            loss = loss_fn.with_range(yb, out, sample_weight=None if weights is None else weights(yb, out))
-            loss, value, hits = _read(loss_fn, loss, [m.count_correct(yb, out) for m in metrics])
+            loss_and_range = loss_fn.with_range(yb, out, sample_weight=None if weights is None else weights(yb, out))
+            loss, value, hits = _read(loss_fn, loss_and_range, [m.count_correct(yb, out) for m in metrics])
         else:                           # an empty share of a small last batch: joins the allreduce only
             loss, value, hits = None, 0.0, [0.0] * len(metrics)
         trains = loss is not None and loss.requires_grad

@@ -101,6 +101,32 @@ def test_python_numbers_keep_the_tensors_dtype_as_in_pytorch(data, op, dtype, sc
                                                   f"{'' if reflected else ' ' + op + ' ' + repr(scalar)}")
 
 
+@settings(max_examples=40)
+@given(data=st.data(), op=st.sampled_from(sorted(BINARY)), dtype=st.sampled_from(["float32", "float64"]),
+       scalar=st.sampled_from([2, -3, 0.5, -1.5]), reflected=st.booleans())
+def test_gradients_through_a_python_number_as_pytorch(data, op, dtype, scalar, reflected):
+    """A number stays a number (no device array is made for it): the gradient reaches the tensor alone,
+    with the dtypes kept, in both orders."""
+    a = data.draw(values(dtype, data.draw(shapes), special=False).filter(lambda x: np.all(np.abs(x) > 0.1)))
+    ma, ta = both(a, True)
+    fn = (lambda t: BINARY[op](scalar, t)) if reflected else (lambda t: BINARY[op](t, scalar))
+    out_m, out_t = fn(ma), fn(ta)
+    same_answer(out_m, out_t, f"{op} with {scalar!r}{' reflected' if reflected else ''}")
+    (out_m * out_m).sum().backward()
+    (out_t * out_t).sum().backward()
+    assert str(ma.grad.dtype) == torch_dtype_name(ta.grad)
+    assert_close(ma.grad, ta.grad, rtol=1e-5, atol=1e-6, what=f"d({op} {scalar!r})")
+
+
+def test_integer_indices_out_of_range_are_refused_by_both():
+    m, t = both(np.arange(6, dtype=np.float32).reshape(2, 3))
+    for index in ([0, 3], [-4], [[0], [7]]):
+        theirs = attempt(lambda i=index: t[torch.tensor(i[0]), torch.tensor(i[1])] if len(i) == 2 and
+                         isinstance(i[0], list) else t[:, torch.tensor(i)])
+        mine = attempt(lambda i=index: m[i[0], i[1]] if len(i) == 2 and isinstance(i[0], list) else m[:, i])
+        assert isinstance(theirs, IndexError) and isinstance(mine, IndexError), (index, mine, theirs)
+
+
 def test_a_bool_mask_times_two_counts_in_integers():
     mask = np.array([True, False, True, True])
     (m, t) = both(mask)
