@@ -132,10 +132,11 @@ def test_batch_norm_and_its_gradient(shape, batch_last, threads, epsilon, data):
        st.integers(1, 4)), ties=st.booleans(), batch_last=st.booleans(), threads=st.integers(1, 3), data=st.data())
 def test_max_pool_of_tiling_windows_and_its_gradient(k, n, c, tiles, ties, batch_last, threads, data):
     shape = (n, c, k * tiles[0], k * tiles[1])
-    elements = st.sampled_from([-1.0, 0.0, 2.0]) if ties else values     # ties: the first maximum wins
+    special = st.sampled_from([np.nan, np.inf, -np.inf])     # a NaN window gives g to its last cell
+    elements = st.sampled_from([-1.0, 0.0, 2.0]) if ties else values | special    # ties: the first maximum wins
     dtype = data.draw(dtypes)
     x = laid_out(data.draw(arrays(dtype, shape, elements=elements)), batch_last)
-    g = data.draw(arrays(dtype, (n, c) + tiles, elements=values))
+    g = laid_out(data.draw(arrays(dtype, (n, c) + tiles, elements=values | special)), batch_last)
     with shared_between_threads(threads):
         fast = cpu.max_pool_tiles(x, k)
         fast_grad = cpu.max_pool_tiles_grad(x, fast, g, k)
@@ -145,6 +146,7 @@ def test_max_pool_of_tiling_windows_and_its_gradient(k, n, c, tiles, ties, batch
     np.testing.assert_array_equal(fast_grad, plain.max_pool_tiles_grad(x, expected, g, k))
     assert fast.dtype == expected.dtype == fast_grad.dtype == x.dtype
     assert np.sum(fast_grad != 0) <= np.sum(g != 0)      # each window's gradient went to one cell
+    np.testing.assert_array_equal(np.sort(fast_grad[fast_grad != 0]), np.sort(g[g != 0]))      # whole
 
 
 @given(rows=st.integers(1, 40), inner=st.integers(1, 300), columns=st.integers(1, 300), threads=st.integers(1, 3),

@@ -278,14 +278,14 @@ class Backend:
 
     def max_pool_tiles_grad(self, x, out, g, k):
         """The gradient of max_pool_tiles: each window's g goes to the first of its cells (row by row)
-        that holds the maximum; the others get 0. (g has x's dtype, as every gradient has its tensor's.)"""
+        that holds the maximum; the others get 0. A window with none (its maximum is NaN) gives g to
+        its last cell. (g has x's dtype, as every gradient has its tensor's.)"""
         xp = self.xp
         g_x = self.empty(x.shape, x.dtype)
-        left = g                                # gradient not yet handed to a window's first maximum
-        for index in range(k * k - 1):
+        taken = self.zeros(out.shape, "bool")      # which windows' maxima an earlier cell held
+        for index in range(k * k):
             i, j = divmod(index, k)
-            share = left * xp.astype(x[:, :, i::k, j::k] == out, g.dtype)
-            g_x[:, :, i::k, j::k] = share
-            left = left - share                 # a window that found its maximum has nothing left to give
-        g_x[:, :, k - 1::k, k - 1::k] = left    # what is left: the maximum is the window's last cell
+            wins = ~taken if index == k * k - 1 else (x[:, :, i::k, j::k] == out) & ~taken
+            g_x[:, :, i::k, j::k] = xp.where(wins, g, 0.0)
+            taken = taken | wins
         return g_x

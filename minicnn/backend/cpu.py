@@ -18,7 +18,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from . import loops
 from .base import Backend
+from .imports import import_leaving_environ
 
 
 class NumpyBackend(Backend):
@@ -206,32 +208,30 @@ class NumpyBackend(Backend):
         return g_x, np.reshape(g_gamma, (-1,)), np.reshape(g_beta, (-1,))
 
     def max_pool_tiles(self, x, k):
-        """base.py's max_pool_tiles into an array laid out as x, one share of channels a thread."""
-        out = self.empty_like(x[:, :, ::k, ::k])
-
-        def pool(start, stop):
-            maps = x[:, start:stop, ...]
-            views = [maps[:, :, i::k, j::k] for i in range(k) for j in range(k)]
-            window_max = views[0]
-            for view in views[1:-1]:
-                window_max = np.maximum(window_max, view)
-            np.maximum(window_max, views[-1], out=out[:, start:stop, ...])   # the last one written into out
-        self.split_work(pool, x.shape[1], x.size)
-        return out
+        """base.py's max_pool_tiles as one compiled loop (loops.max_pool), into an array laid out (C, H, W, N),
+        one share of channels a thread."""
+        if x.dtype not in _COMPILED_DTYPES:
+            return super().max_pool_tiles(x, k)
+        maps = _as_batch_last(x)
+        c, h, w, n = maps.shape
+        out = self.empty((c, h // k, w // k, n), x.dtype)
+        pool = loops.compiled(loops.max_pool)
+        self.split_work(lambda start, stop: pool(maps[start:stop], out[start:stop], k), c, x.size)
+        return np.permute_dims(out, (3, 0, 1, 2))
 
     def max_pool_tiles_grad(self, x, out, g, k):
-        g_x = self.empty_like(x)     # laid out as x: the next backward reads it in order
+        """base.py's max_pool_tiles_grad as one compiled loop (loops.max_pool_grad), laid out as
+        max_pool_tiles lays out its output: the next backward reads it in order."""
+        if x.dtype not in _COMPILED_DTYPES or g.dtype != x.dtype:
+            return super().max_pool_tiles_grad(x, out, g, k)
+        maps, pooled, grads = _as_batch_last(x), _as_batch_last(out), _as_batch_last(g)
+        g_x = self.empty(maps.shape, x.dtype)
+        route = loops.compiled(loops.max_pool_grad)
 
-        def route(start, stop):
-            maps, left = x[:, start:stop, ...], g[:, start:stop, ...]
-            for index in range(k * k - 1):
-                i, j = divmod(index, k)
-                share = left * (maps[:, :, i::k, j::k] == out[:, start:stop, ...]).astype(g.dtype)
-                g_x[:, start:stop, i::k, j::k] = share
-                left = left - share
-            g_x[:, start:stop, k - 1::k, k - 1::k] = left
-        self.split_work(route, x.shape[1], x.size)
-        return g_x
+        def share(start, stop):
+            route(maps[start:stop], pooled[start:stop], grads[start:stop], g_x[start:stop], k)
+        self.split_work(share, maps.shape[0], x.size)
+        return np.permute_dims(g_x, (3, 0, 1, 2))
 
     def owns(self, array):
         return isinstance(array, (np.ndarray, np.generic))
@@ -324,6 +324,15 @@ def _batch_last(backend, x, pads, value):
     return out
 
 
+_COMPILED_DTYPES = (np.float32, np.float64)     # what loops.py's loops are compiled for; others: base.py
+
+
+def _as_batch_last(a):
+    """a (N, C, H, W) as a C-ordered (C, H, W, N) array: a view where the memory is laid out so, else a copy."""
+    a = np.permute_dims(a, (1, 2, 3, 0))
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def _channels(a, start, stop):
     """Channels start..stop-1 of a: axis 1 of an image batch, outermost in memory (im2col above)."""
     return a[:, start:stop, ...] if a.ndim > 1 else a
@@ -404,8 +413,8 @@ def _blas_on_one_thread():
     """Within: the BLAS computes each product on the calling thread. After: its own thread count again."""
     global _blas
     if _blas is None:
-        from threadpoolctl import ThreadpoolController
-        _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        threadpoolctl = import_leaving_environ("threadpoolctl")
+        _blas = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
     saved = [lib.get_num_threads() for lib in _blas]
     for lib in _blas:
         lib.set_num_threads(1)
