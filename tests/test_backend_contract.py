@@ -96,7 +96,8 @@ def test_relu_and_its_gradient(shape, batch_last, threads, in_place, data):
     special = st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf])
     dtype = data.draw(dtypes)
     x = laid_out(data.draw(arrays(dtype, shape, elements=values | special)), batch_last)
-    g = laid_out(data.draw(arrays(dtype, shape, elements=values)), batch_last)
+    g = data.draw(arrays(dtype, shape, elements=values | special))
+    g = laid_out(g, batch_last if data.draw(st.booleans()) else not batch_last)     # alike, or not
     expected = plain.relu(x)
     with shared_between_threads(threads):
         target = x.copy() if in_place else None
@@ -106,6 +107,7 @@ def test_relu_and_its_gradient(shape, batch_last, threads, in_place, data):
     np.testing.assert_array_equal(fast, expected)          # NaN stays NaN, -0 as max(-0, 0) gives
     assert in_place or not (np.shares_memory(fast, x) or np.shares_memory(expected, x))
     np.testing.assert_array_equal(fast_grad, plain.relu_grad(expected, g))
+    np.testing.assert_array_equal(fast_grad, np.where(x > 0, g, 0.0))        # 0 where x <= 0, even for g = inf
 
 
 @given(shape=st.one_of(images, st.tuples(st.integers(2, 9), st.integers(1, 6))), batch_last=st.booleans(),

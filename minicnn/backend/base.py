@@ -205,8 +205,9 @@ class Backend:
         return out
 
     def relu_grad(self, out, g):
-        """The gradient through a ReLU whose output is `out`: g where out > 0, else 0 (also at 0)."""
-        return g * self.xp.astype(out > 0, g.dtype)
+        """The gradient through a ReLU whose output is `out`: g where out > 0, else 0 (also at 0, and for an
+        infinite or NaN g, as in PyTorch: a choice, where multiplying by a mask would give NaN)."""
+        return self.xp.where(out > 0, g, 0.0)
 
     def batch_norm(self, x, gamma, beta, epsilon):
         """Batch normalisation of x (N, C, ...) per channel, with gamma and beta (C,):

@@ -1,4 +1,5 @@
-"""The loops of the CPU backend that NumPy cannot run fast, compiled by numba: max pooling and its gradient.
+"""The loops of the CPU backend that NumPy cannot run fast, compiled by numba: ReLU's gradient, max pooling
+and its gradient.
 
 NumPy makes every operation its own pass over memory, and over the CPU's
 batch-last layout (cpu.py: a map is (C, H, W, N) in memory) a pooling window's
@@ -30,6 +31,13 @@ def compiled(loop):
 def _compile(loop):
     numba = import_leaving_environ("numba")
     return numba.njit(nogil=True, error_model="numpy")(loop)
+
+
+def relu_grad(out, g, g_x):
+    """g_x = g where out > 0, else 0 (also where g is infinite or NaN), over 1-D arrays: one pass, where NumPy
+    makes the mask first."""
+    for i in range(out.size):
+        g_x[i] = g[i] if out[i] > 0 else 0.0
 
 
 def max_pool(x, out, k):

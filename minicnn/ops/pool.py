@@ -61,8 +61,8 @@ def max_pool2d(x, pool_size=2, stride=None, padding=0):
 
     def backward(g):
         offsets = xp.reshape(backend.arange(cols.shape[1]), (1, -1, 1, 1, 1))
-        won = xp.astype(xp.expand_dims(winner, axis=1) == offsets, g.dtype)
-        g_cols = won * xp.expand_dims(_from_nchw(xp, g), axis=1)
+        won = xp.expand_dims(winner, axis=1) == offsets
+        g_cols = xp.where(won, xp.expand_dims(_from_nchw(xp, g), axis=1), 0.0)     # an infinite g: its cell only
         return (_back_to_input(backend, g_cols, kernel, stride, pads, padded_shape),)
     return autograd.record(Tensor(out, backend), (x,), backward)
 

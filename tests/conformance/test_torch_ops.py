@@ -92,6 +92,28 @@ def test_pooling_as_pytorchs(kind, data, size, stride, padding):
     compare_with_gradients(mine, theirs, [(mx, tx, lambda g: g)], what=f"{kind} pool {size}/{stride}/{padding}")
 
 
+@pytest.mark.parametrize("op", ["relu", "max_pool2d 2", "max_pool2d (2, 2) stride 1", "relu then max_pool2d 2"])
+def test_an_infinite_or_nan_gradient_reaches_only_the_cells_it_belongs_to(op):
+    """PyTorch passes a gradient on by selecting, not by multiplying with a 0/1 mask (inf * 0 is NaN)."""
+    rng = np.random.default_rng(4)
+    x = (rng.permutation(2 * 3 * 6 * 6).reshape(2, 3, 6, 6).astype(np.float32) - 100) / 7     # distinct, some < 0
+    functions = {
+        "relu": (F.relu, torch.relu),
+        "max_pool2d 2": (lambda t: F.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2)),
+        "max_pool2d (2, 2) stride 1": (lambda t: F.max_pool2d(t, (2, 2), 1), lambda t: TF.max_pool2d(t, 2, 1)),
+        "relu then max_pool2d 2": (lambda t: F.max_pool2d(F.relu(t), 2), lambda t: TF.max_pool2d(torch.relu(t), 2)),
+    }
+    mine_fn, theirs_fn = functions[op]
+    (mx, tx) = pair(x)
+    mine, theirs = mine_fn(mx), theirs_fn(tx)
+    g = np.cos(np.arange(mine.size, dtype=np.float32)).reshape(mine.shape)
+    g.flat[::5], g.flat[1::7], g.flat[2::11] = np.inf, -np.inf, np.nan
+    mine.backward(mc.tensor(g))
+    theirs.backward(torch.tensor(g))
+    # NaN and inf where PyTorch has them; overlapping windows add their shares in another order
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=0)
+
+
 ACTIVATIONS = {
     "relu": (F.relu, torch.relu), "sigmoid": (F.sigmoid, torch.sigmoid), "tanh": (F.tanh, torch.tanh),
     "leaky_relu": (F.leaky_relu, TF.leaky_relu), "log_sigmoid": (F.log_sigmoid, TF.logsigmoid),
