@@ -2,6 +2,8 @@
 
     base.py  Backend: the contract, written with Array API calls only
     cpu.py   NumpyBackend ("cpu"): NumPy, work shared between CPU threads
+    loops.py the CPU's loops that NumPy cannot run fast (pooling, ReLU's gradient), compiled by numba
+    imports.py  the CPU's helpers imported without changing os.environ
     gpu.py   CupyBackend ("gpu"): CuPy on an NVIDIA GPU
 
 This module keeps the devices by name: "cpu" is made at import, "gpu" on first

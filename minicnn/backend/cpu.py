@@ -7,7 +7,9 @@ time, the shares on several threads at once: split_work below. Matrix products
 are shared the same way, in blocks, with the BLAS held at one thread while
 minicnn's product runs (and given back its own count after): OpenBLAS's own
 threads keep spinning for a while after each product, and would take the cores
-the next elementwise op needs.
+the next elementwise op needs. Pooling and ReLU's gradient are not NumPy passes
+at all here but loops compiled by numba (loops.py), which the threads run on
+their shares likewise.
 """
 
 import os
@@ -162,18 +164,25 @@ class NumpyBackend(Backend):
         return out
 
     def relu_grad(self, out, g):
-        """base.py's relu_grad as one compiled loop (loops.relu_grad) over the memory of out and g, in
-        shares between the threads, where the two are laid out alike (else base.py's)."""
+        """base.py's relu_grad in shares between the threads: one compiled loop (loops.py) over the memory of
+        out and g where the two are laid out alike; else NumPy, one share of channels a thread."""
+        if not out.dtype == g.dtype in _COMPILED_DTYPES:
+            return super().relu_grad(out, g)
         g_x = self.empty_like(g)
         flat = [_memory(a) for a in (out, g, g_x)]
-        alike = out.strides == g.strides and out.dtype == g.dtype in _COMPILED_DTYPES
-        if not alike or any(a is None for a in flat):
-            return super().relu_grad(out, g)
-        block, loop = 2 ** 16, loops.compiled(loops.relu_grad)
+        if out.strides == g.strides and all(a is not None for a in flat):
+            block, loop = 2 ** 16, loops.compiled(loops.relu_grad)
 
-        def share(start, stop):
-            loop(*(a[start * block:stop * block] for a in flat))
-        self.split_work(share, -(-g.size // block), g.size)
+            def share(start, stop):
+                loop(*(a[start * block:stop * block] for a in flat))
+            self.split_work(share, -(-g.size // block), g.size)
+        else:       # NumPy, one share of channels a thread: g times the mask (np.where and copyto's where=
+            def share(start, stop):     # are ten times slower), then an infinite or NaN g's NaNs put back to 0
+                part, positive = _channels(g_x, start, stop), _channels(out, start, stop) > 0
+                np.multiply(_channels(g, start, stop), positive, out=part)
+                if np.isnan(part).any():
+                    part[~positive] = 0.0
+            self.split_work(share, _channel_count(g), g.size)
         return g_x
 
     def batch_norm(self, x, gamma, beta, epsilon):
