@@ -108,6 +108,7 @@ def test_relu_and_its_gradient(shape, batch_last, threads, in_place, data):
     assert in_place or not (np.shares_memory(fast, x) or np.shares_memory(expected, x))
     np.testing.assert_array_equal(fast_grad, plain.relu_grad(expected, g))
     np.testing.assert_array_equal(fast_grad, np.where(x > 0, g, 0.0))        # 0 where x <= 0, even for g = inf
+    assert not np.signbit(fast_grad[~(x > 0)]).any()                           # +0, never -0 (any layout)
 
 
 @given(shape=st.one_of(images, st.tuples(st.integers(2, 9), st.integers(1, 6))), batch_last=st.booleans(),

@@ -180,6 +180,7 @@ class NumpyBackend(Backend):
             def share(start, stop):     # are ten times slower), then an infinite or NaN g's NaNs put back to 0
                 part, positive = _channels(g_x, start, stop), _channels(out, start, stop) > 0
                 np.multiply(_channels(g, start, stop), positive, out=part)
+                part += 0.0         # -0.0 (a negative g times False) becomes 0.0, as base.py's where gives
                 if np.isnan(part).any():
                     part[~positive] = 0.0
             self.split_work(share, _channel_count(g), g.size)

@@ -7,10 +7,19 @@ user's process should not find a variable changed because it trained a model.
 
 import importlib
 import os
+import threading
+
+_lock = threading.Lock()       # two threads' imports at once would each put back what the other saw
 
 
 def import_leaving_environ(name):
-    """The module `name`, imported; any variable its import set, changed or removed is put back."""
+    """The module `name`, imported; any variable its import set, changed or removed is put back.
+    (A variable another thread of yours changes during the import is put back too: a second, once.)"""
+    with _lock:
+        return _import(name)
+
+
+def _import(name):
     saved = dict(os.environ)
     try:
         return importlib.import_module(name)
