@@ -166,7 +166,7 @@ class NumpyBackend(Backend):
     def relu_grad(self, out, g):
         """base.py's relu_grad in shares between the threads: one compiled loop (loops.py) over the memory of
         out and g where the two are laid out alike; else NumPy, one share of channels a thread."""
-        if not out.dtype == g.dtype in _COMPILED_DTYPES:
+        if out.dtype != g.dtype or g.dtype not in _COMPILED_DTYPES:
             return super().relu_grad(out, g)
         g_x = self.empty_like(g)
         flat = [_memory(a) for a in (out, g, g_x)]
@@ -179,7 +179,8 @@ class NumpyBackend(Backend):
         else:       # NumPy, one share of channels a thread: g times the mask (np.where and copyto's where=
             def share(start, stop):     # are ten times slower), then an infinite or NaN g's NaNs put back to 0
                 part, positive = _channels(g_x, start, stop), _channels(out, start, stop) > 0
-                np.multiply(_channels(g, start, stop), positive, out=part)
+                with np.errstate(invalid="ignore"):         # inf * False: its NaN is put back below
+                    np.multiply(_channels(g, start, stop), positive, out=part)
                 part += 0.0         # -0.0 (a negative g times False) becomes 0.0, as base.py's where gives
                 if np.isnan(part).any():
                     part[~positive] = 0.0

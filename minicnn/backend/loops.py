@@ -22,13 +22,9 @@ import numpy as np
 from .imports import import_leaving_environ
 
 
+@functools.cache
 def compiled(loop):
     """`loop` compiled by numba (imported on first use), without Python's lock while it runs."""
-    return _compile(loop)
-
-
-@functools.cache
-def _compile(loop):
     numba = import_leaving_environ("numba")
     return numba.njit(nogil=True, error_model="numpy")(loop)
 
