@@ -87,6 +87,75 @@ def test_col2im_adds_the_same_values_back(case, threads, data):
     np.testing.assert_array_equal(fast, expected)        # the same additions in the same order
 
 
+@contextlib.contextmanager
+def winograd_from(channels):
+    saved, cpu.winograd_channels = cpu.winograd_channels, channels
+    try:
+        yield
+    finally:
+        cpu.winograd_channels = saved
+
+
+@st.composite
+def conv_case(draw):
+    """A 3x3 convolution of stride 1, odd and even output sizes, each side padded 0 to 2."""
+    n, c, f = draw(st.integers(1, 3)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    h, w = (draw(st.integers(max(1, 3 - sum(p)), 9)) for p in pads)
+    dtype = draw(dtypes)
+    x = draw(arrays(dtype, (n, c, h, w), elements=values))
+    kernel = draw(arrays(dtype, (f, c, 3, 3), elements=values))
+    oh, ow = h + sum(pads[0]) - 2, w + sum(pads[1]) - 2
+    g = draw(arrays(dtype, (n, f, oh, ow), elements=values))
+    bias = draw(st.none() | arrays(dtype, (f,), elements=values))
+    return x, kernel, pads, g, bias
+
+
+def close(fast, exact, magnitude, dtype):
+    """fast in `dtype`, within its rounding of the sum of |terms| (magnitude) of the float64 exact value:
+    Winograd's transforms add a few roundings more than one product's sum."""
+    assert fast.shape == exact.shape and fast.dtype == dtype
+    error, bound = np.abs(fast.astype(np.float64) - exact), 64 * np.finfo(dtype).eps * (magnitude + 1)
+    assert np.all(error <= bound), f"max error {error.max():.3g}"
+
+
+@given(case=conv_case(), relu=st.booleans(), batch_last=st.booleans(), threads=st.integers(1, 3))
+def test_winograd_convolution_and_its_gradients(case, relu, batch_last, threads):
+    """The CPU's Winograd F(2x2, 3x3) against base.py's im2col convolution: forward (bias and ReLU
+    included) and both gradients, odd sizes and every padding."""
+    x, kernel, pads, g, bias = case
+    x, g = laid_out(x, batch_last), laid_out(g, batch_last)
+    before = [a.copy() for a in (x, kernel, g)]
+    with winograd_from(1), shared_between_threads(threads):
+        assert cpu._winograd_suits(x, kernel, (1, 1))       # the fast path is what is tested
+        out = cpu.conv2d(x, kernel, (1, 1), pads, bias, relu)
+        g_x, g_kernel = cpu.conv2d_grads(x, kernel, (1, 1), pads, g)
+    wide = [None if a is None else a.astype(np.float64) for a in (x, kernel, bias, g)]
+    expected = plain.conv2d(*wide[:2], (1, 1), pads, wide[2], relu)
+    magnitude = plain.conv2d(np.abs(wide[0]), np.abs(wide[1]), (1, 1), pads,
+                             None if bias is None else np.abs(wide[2]))
+    close(out, expected, magnitude, x.dtype)
+    expected_grads = plain.conv2d_grads(*wide[:2], (1, 1), pads, wide[3])
+    magnitudes = plain.conv2d_grads(np.abs(wide[0]), np.abs(wide[1]), (1, 1), pads, np.abs(wide[3]))
+    for fast, exact, magnitude in zip((g_x, g_kernel), expected_grads, magnitudes):
+        close(fast, exact, magnitude, x.dtype)
+    for a, b in zip((x, kernel, g), before):
+        np.testing.assert_array_equal(a, b)             # inputs read, never written
+
+
+@given(case=conv_case(), threads=st.integers(1, 3))
+def test_convolution_below_winograd_channels_is_im2col(case, threads):
+    """Fewer channels than winograd_channels: base.py's steps (the CPU's im2col, col2im and product)."""
+    x, kernel, pads, g, bias = case
+    with winograd_from(x.shape[1] + 1), shared_between_threads(threads):
+        assert not cpu._winograd_suits(x, kernel, (1, 1))
+        out = cpu.conv2d(x, kernel, (1, 1), pads, bias)
+        grads = cpu.conv2d_grads(x, kernel, (1, 1), pads, g)
+    np.testing.assert_allclose(out, plain.conv2d(x, kernel, (1, 1), pads, bias), rtol=1e-5, atol=1e-4)
+    for fast, expected in zip(grads, plain.conv2d_grads(x, kernel, (1, 1), pads, g)):
+        np.testing.assert_allclose(fast, expected, rtol=1e-5, atol=1e-4)
+
+
 images = st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5), st.integers(1, 5))
 
 

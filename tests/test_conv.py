@@ -59,10 +59,12 @@ def expected_pads(padding, size, kernel, stride):
 
 
 @st.composite
-def conv_cases(draw, max_side=7):
-    n, c, f = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    stride = draw(st.integers(1, 3) | st.tuples(st.integers(1, 3), st.integers(1, 3)))
+def conv_cases(draw, max_side=7, channels=(1, 3), winograd=False):
+    """winograd: 3x3 kernels of stride 1 over `channels` channels, what the CPU computes by Winograd's
+    F(2x2, 3x3) from backend.NumpyBackend.winograd_channels input channels on."""
+    n, c, f = draw(st.integers(1, 2)), draw(st.integers(*channels)), draw(st.integers(1, 3))
+    kh, kw = (3, 3) if winograd else (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = 1 if winograd else draw(st.integers(1, 3) | st.tuples(st.integers(1, 3), st.integers(1, 3)))
     padding = draw(st.sampled_from(["valid", "same"]) | st.integers(0, 2)
                    | st.tuples(st.integers(0, 2), st.integers(0, 2)))
     h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
@@ -76,7 +78,11 @@ def conv_cases(draw, max_side=7):
     return x, weight, bias, stride, padding, s2, pads, out
 
 
-@given(case=conv_cases())
+WINOGRAD_CHANNELS = (mc.get_backend("cpu").winograd_channels, mc.get_backend("cpu").winograd_channels + 2)
+winograd_cases = conv_cases(channels=WINOGRAD_CHANNELS, winograd=True)
+
+
+@given(case=conv_cases() | winograd_cases)
 def test_conv2d_matches_scipy_and_a_naive_loop(device, case):
     x, w, b, stride, padding, s2, pads, out_hw = case
     tx, tw = on(device, x, requires_grad=True), on(device, w, requires_grad=True)
@@ -122,7 +128,7 @@ def test_conv1d_matches_scipy(device, data):
     float32_close(y.numpy(), expected, magnitude)
 
 
-@given(case=conv_cases(), with_nan=st.booleans())
+@given(case=conv_cases() | winograd_cases, with_nan=st.booleans())
 def test_conv2d_relu_is_relu_of_conv2d_bit_for_bit(device, case, with_nan):
     """What Conv2D(activation="relu") runs: the fused op, against the two ops it replaces, in values
     and in every gradient (also with a NaN in the input, which both keep)."""
@@ -159,6 +165,15 @@ def test_conv2d_gradients_match_numerical(device, case):
     inputs = [on(device, x, requires_grad=True), on(device, w, requires_grad=True)]
     if b is not None:
         inputs.append(on(device, b, requires_grad=True))
+    assert mc.gradcheck(lambda *t: F.conv2d(*t, stride=stride, padding=padding), *inputs)
+
+
+@settings(max_examples=6)
+@given(case=conv_cases(max_side=4, channels=WINOGRAD_CHANNELS, winograd=True))
+def test_winograd_gradients_match_numerical(device, case):
+    """The CPU's Winograd convolution (many channels, 3x3, stride 1): float64 finite differences."""
+    x, w, b, stride, padding, *_ = case
+    inputs = [on(device, a, requires_grad=True) for a in (x, w) + (() if b is None else (b,))]
     assert mc.gradcheck(lambda *t: F.conv2d(*t, stride=stride, padding=padding), *inputs)
 
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import loops
+from . import loops, winograd
 from .base import Backend
 from .imports import import_leaving_environ
 
@@ -118,6 +118,97 @@ class NumpyBackend(Backend):
             return finish(out)
 
     # --- the heavy steps, overriding base.py's plain versions: the same numbers, on every core ---
+    winograd_channels = 16       # fewer input channels: im2col's one product beats Winograd's 16 thin ones
+
+    def conv2d(self, x, kernel, stride, pads, bias=None, relu=False):
+        """base.py's conv2d; a 3x3 one of stride 1 by Winograd's F(2x2, 3x3) (winograd.py), its 16 products
+        and its transforms shared between the threads."""
+        if not self._winograd_suits(x, kernel, stride):
+            return super().conv2d(x, kernel, stride, pads, bias, relu)
+        n, f = x.shape[0], kernel.shape[0]
+        (oh, ow), frame = self._winograd_frame(x.shape, pads)
+        v = self._winograd_patches(x, frame)
+        u = self._kernel_transform(kernel)
+        m = self._products(lambda k, out: np.matmul(u[k], v[k], out=out), (16, f, v.shape[2]), x.dtype)
+        out = self.empty((f, oh, ow, n), x.dtype)
+        bias = np.zeros(f, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
+        transform = loops.compiled(winograd.output_transform)
+
+        def share(start, stop):
+            transform(m[:, start:stop], bias[start:stop], relu, out[start:stop], np.empty((2, 4, n), x.dtype))
+        self.split_work(share, f, m.size)
+        return np.permute_dims(out, (3, 0, 1, 2))
+
+    def conv2d_grads(self, x, kernel, stride, pads, g, x_grad=True, kernel_grad=True):
+        """base.py's conv2d_grads; for what conv2d computes by Winograd, that computation's transpose."""
+        if not self._winograd_suits(x, kernel, stride):
+            return super().conv2d_grads(x, kernel, stride, pads, g, x_grad, kernel_grad)
+        (n, c, h, w), f = x.shape, kernel.shape[0]
+        (oh, ow), frame = self._winograd_frame(x.shape, pads)
+        tiles_h, tiles_w = winograd.tiles(oh), winograd.tiles(ow)
+        grads = _as_batch_last(g.astype(x.dtype, copy=False))
+        transform = loops.compiled(winograd.output_transform_grad)
+        g_m = self.empty((16, f, tiles_h * tiles_w * n), x.dtype)
+
+        def share(start, stop):
+            transform(grads[start:stop], g_m[:, start:stop], np.empty((4, 2, n), x.dtype))
+        self.split_work(share, f, g_m.size)
+        g_x = g_kernel = None
+        if kernel_grad:
+            v = self._winograd_patches(x, frame)
+            g_u = self._products(lambda k, out: np.matmul(g_m[k], v[k].T, out=out), (16, f, c), x.dtype)
+            with _blas_on_one_thread():       # (OpenBLAS's own threads would spin on after it)
+                g_kernel = winograd.kernel_transform_grad(g_u)
+        if x_grad:
+            u = self._kernel_transform(kernel)
+            g_v = self._products(lambda k, out: np.matmul(u[k].T, g_m[k], out=out), (16, c, g_m.shape[2]), x.dtype)
+            (top, _), (left, _) = frame
+            g_padded = self.zeros((c, 2 * tiles_h + 2, 2 * tiles_w + 2, n), x.dtype)
+            spread = loops.compiled(winograd.input_transform_grad)
+            self.split_work(lambda start, stop: spread(g_v[:, start:stop], g_padded[start:stop],
+                                                       np.empty((4, 4, n), x.dtype)), c, g_v.size)
+            g_x = np.permute_dims(g_padded[:, top:top + h, left:left + w, :], (3, 0, 1, 2))
+        return g_x, g_kernel
+
+    def _winograd_suits(self, x, kernel, stride):
+        return (tuple(kernel.shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and x.dtype == kernel.dtype
+                and x.dtype in _COMPILED_DTYPES and x.shape[1] >= self.winograd_channels)
+
+    @staticmethod
+    def _winograd_frame(x_shape, pads):
+        """The output size, and the frame round x that makes whole 4x4 patches for all its 2x2 tiles:
+        `pads`, with a row or column more at the bottom or right where the output's size is odd."""
+        (top, bottom), (left, right) = pads
+        oh, ow = x_shape[2] + top + bottom - 2, x_shape[3] + left + right - 2
+        tiles_h, tiles_w = winograd.tiles(oh), winograd.tiles(ow)
+        return (oh, ow), ((top, 2 * tiles_h + 2 - x_shape[2] - top), (left, 2 * tiles_w + 2 - x_shape[3] - left))
+
+    def _winograd_patches(self, x, frame):
+        """V (16, C, tiles * N): B^T d B of every 4x4 patch of x framed by `frame`, one share of channels a thread."""
+        padded = _batch_last(self, x, frame, 0.0)
+        c, hp, wp, n = padded.shape
+        v = self.empty((16, c, (hp - 2) // 2 * ((wp - 2) // 2) * n), x.dtype)
+        transform = loops.compiled(winograd.input_transform)
+        self.split_work(lambda start, stop: transform(padded[start:stop], v[:, start:stop],
+                                                      np.empty((4, 4, n), x.dtype)), c, v.size)
+        return v
+
+    @staticmethod
+    def _kernel_transform(kernel):
+        with _blas_on_one_thread():       # a small product: OpenBLAS's own threads would spin on after it
+            return winograd.kernel_transform(kernel)
+
+    def _products(self, product, shape, dtype):
+        """out[k] = product(k, out[k]) for Winograd's 16 positions k, the positions shared between the threads."""
+        out = self.empty(shape, dtype)
+
+        def share(start, stop):
+            for k in range(start, stop):
+                product(k, out[k])
+        with _blas_on_one_thread():
+            self.split_work(share, shape[0], out.size * shape[-1])
+        return out
+
     def im2col(self, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):
         """base.py's im2col, with the padded input laid out (C, H, W, N) in memory: each kernel offset's
         copy then moves runs of OW*N neighbouring numbers rather than rows of OW (NumPy pays for every
