@@ -27,7 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "examples")]
 import minicnn as mc  # noqa: E402
 
-STEPS = {"matrix products": ("matmul",), "im2col / col2im": ("im2col", "col2im"),
+STEPS = {"matrix products": ("matmul", "_products"), "im2col / col2im": ("im2col", "col2im"),
+         "conv2d beyond its products (Winograd)": ("conv2d", "conv2d_grads"),
          "pooling": ("max_pool_tiles", "max_pool_tiles_grad"), "batch norm": ("batch_norm", "batch_norm_grad"),
          "ReLU (a conv's: inside its products)": ("relu", "relu_grad")}
 
@@ -75,10 +76,12 @@ def training_step(name, batch):
 
 
 class Timers:
-    """Each wrapped backend method's time and calls; the matrix products' floating-point operations."""
+    """Each wrapped backend method's own time (less that of the wrapped methods it calls: conv2d's is
+    what its products and im2col leave); the matrix products' floating-point operations."""
 
     def __init__(self, backend):
         self.seconds, self.flops, self.on = collections.Counter(), 0, False
+        self.inner = []         # for each wrapped call under way: the time its wrapped callees took
         for methods in STEPS.values():
             for method in methods:
                 setattr(backend, method, self.timed(method, getattr(backend, method)))
@@ -88,11 +91,15 @@ class Timers:
             if not self.on:
                 return method(*args, **kwargs)
             start = time.perf_counter()
+            self.inner.append(0.0)
             out = method(*args, **kwargs)
-            self.seconds[name] += time.perf_counter() - start
-            if name == "matmul":
+            seconds = time.perf_counter() - start
+            self.seconds[name] += seconds - self.inner.pop()
+            if self.inner:
+                self.inner[-1] += seconds
+            if name in ("matmul", "_products"):      # (M, K) @ (K, N); Winograd's: 16 of them
                 a, b = args[:2]
-                self.flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
+                self.flops += 2 * a.shape[-2] * a.shape[-1] * b.shape[-1] * (a.shape[0] if a.ndim == 3 else 1)
             return out
         return run
 

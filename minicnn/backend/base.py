@@ -167,21 +167,29 @@ class Backend:
         kernel: the lecture's convolution.) The windows side by side (im2col), then one matrix product:
 
             (F, C*KH*KW) @ (C*KH*KW, OH*OW*N) -> (F, OH*OW*N)
+
+        Returns the output and what conv2d_grads needs, `saved` (a dict).
         """
         xp, (f, c, kh, kw), n = self.xp, kernel.shape, x.shape[0]
         oh, ow = _conv_output_size(x.shape, kernel.shape, stride, pads)
         windows = xp.reshape(self.im2col(x, (kh, kw), stride, (oh, ow), pads), (c * kh * kw, oh * ow * n))
         out = self.matmul(xp.reshape(kernel, (f, c * kh * kw)), windows, bias, relu)
-        return xp.permute_dims(xp.reshape(out, (f, oh, ow, n)), (3, 0, 1, 2))
+        out = xp.permute_dims(xp.reshape(out, (f, oh, ow, n)), (3, 0, 1, 2))
+        # the windows are rebuilt rather than kept for the gradient: they are C*KH*KW times the size
+        # of the input, the largest arrays of a training step
+        return out, {"x": x, "kernel": kernel, "stride": stride, "pads": pads, "relu_out": out if relu else None}
 
-    def conv2d_grads(self, x, kernel, stride, pads, g, x_grad=True, kernel_grad=True):
-        """The gradients of conv2d (before its bias and ReLU) for the gradient g (N, F, OH, OW) of its output:
-        (g_x, g_kernel), None for the one not asked for. The kernel's: g @ windows^T, the windows rebuilt
-        rather than kept since forward (they are C*KH*KW times the size of the input, the largest arrays
-        of a training step); the input's: kernel^T @ g, each window's values added back where they came
-        from (col2im)."""
-        xp, (f, c, kh, kw), (n, _, h, w) = self.xp, kernel.shape, x.shape
+    def conv2d_grads(self, saved, g, x_grad=True, kernel_grad=True, bias_grad=True):
+        """The gradients of conv2d for the gradient g (N, F, OH, OW) of its output: (g_x, g_kernel, g_bias),
+        None for those not asked for. Through the ReLU first (if there was one); then the kernel's is
+        g @ windows^T, the input's kernel^T @ g with each window's values added back where they came from
+        (col2im), the bias's the sum of g over the images and pixels."""
+        xp, x, kernel, stride, pads = self.xp, saved["x"], saved["kernel"], saved["stride"], saved["pads"]
+        (f, c, kh, kw), (n, _, h, w) = kernel.shape, x.shape
         oh, ow = _conv_output_size(x.shape, kernel.shape, stride, pads)
+        if saved["relu_out"] is not None:
+            g = self.relu_grad(saved["relu_out"], g)
+        g_bias = xp.sum(g, axis=(0, 2, 3)) if bias_grad else None
         g = xp.reshape(xp.permute_dims(g, (1, 2, 3, 0)), (f, oh * ow * n))
         g_x = g_kernel = None
         if kernel_grad:
@@ -194,7 +202,7 @@ class Backend:
             (top, bottom), (left, right) = pads
             g_padded = self.col2im(g_windows, (n, c, h + top + bottom, w + left + right), stride)
             g_x = g_padded[:, :, top:top + h, left:left + w]
-        return g_x, g_kernel
+        return g_x, g_kernel, g_bias
 
     def im2col(self, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):
         """Every (KH, KW) window of x (N, C, H, W) framed by `pads` ((top, bottom), (left, right)) cells of

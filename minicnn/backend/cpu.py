@@ -122,14 +122,15 @@ class NumpyBackend(Backend):
 
     def conv2d(self, x, kernel, stride, pads, bias=None, relu=False):
         """base.py's conv2d; a 3x3 one of stride 1 by Winograd's F(2x2, 3x3) (winograd.py), its 16 products
-        and its transforms shared between the threads."""
+        and its transforms shared between the threads. It keeps the transformed patches V for the
+        gradient (four times the size of x: less than half of im2col's windows)."""
         if not self._winograd_suits(x, kernel, stride):
             return super().conv2d(x, kernel, stride, pads, bias, relu)
         n, f = x.shape[0], kernel.shape[0]
         (oh, ow), frame = self._winograd_frame(x.shape, pads)
         v = self._winograd_patches(x, frame)
         u = self._kernel_transform(kernel)
-        m = self._products(lambda k, out: np.matmul(u[k], v[k], out=out), (16, f, v.shape[2]), x.dtype)
+        m = self._products(u, v)
         out = self.empty((f, oh, ow, n), x.dtype)
         bias = np.zeros(f, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
         transform = loops.compiled(winograd.output_transform)
@@ -137,38 +138,43 @@ class NumpyBackend(Backend):
         def share(start, stop):
             transform(m[:, start:stop], bias[start:stop], relu, out[start:stop], np.empty((2, 4, n), x.dtype))
         self.split_work(share, f, m.size)
-        return np.permute_dims(out, (3, 0, 1, 2))
+        out = np.permute_dims(out, (3, 0, 1, 2))
+        return out, {"x": x, "kernel": kernel, "stride": stride, "pads": pads, "relu_out": out if relu else None,
+                     "patches": v, "u": u}
 
-    def conv2d_grads(self, x, kernel, stride, pads, g, x_grad=True, kernel_grad=True):
-        """base.py's conv2d_grads; for what conv2d computes by Winograd, that computation's transpose."""
-        if not self._winograd_suits(x, kernel, stride):
-            return super().conv2d_grads(x, kernel, stride, pads, g, x_grad, kernel_grad)
+    def conv2d_grads(self, saved, g, x_grad=True, kernel_grad=True, bias_grad=True):
+        """base.py's conv2d_grads; for what conv2d computed by Winograd, that computation's transpose, the
+        ReLU's gradient and the bias's sum taken in its first pass over g."""
+        if "patches" not in saved:
+            return super().conv2d_grads(saved, g, x_grad, kernel_grad, bias_grad)
+        x, kernel, pads, v, u = saved["x"], saved["kernel"], saved["pads"], saved["patches"], saved["u"]
         (n, c, h, w), f = x.shape, kernel.shape[0]
         (oh, ow), frame = self._winograd_frame(x.shape, pads)
         tiles_h, tiles_w = winograd.tiles(oh), winograd.tiles(ow)
         grads = _as_batch_last(g.astype(x.dtype, copy=False))
+        relu = saved["relu_out"] is not None
+        relu_out = _as_batch_last(saved["relu_out"]) if relu else grads
+        g_m, g_bias = self.empty((16, f, tiles_h * tiles_w * n), x.dtype), np.empty(f, x.dtype)
         transform = loops.compiled(winograd.output_transform_grad)
-        g_m = self.empty((16, f, tiles_h * tiles_w * n), x.dtype)
 
         def share(start, stop):
-            transform(grads[start:stop], g_m[:, start:stop], np.empty((4, 2, n), x.dtype))
+            transform(grads[start:stop], relu_out[start:stop], relu, g_m[:, start:stop], g_bias[start:stop],
+                      np.empty((4, 2, n), x.dtype), np.empty(n, np.float64))
         self.split_work(share, f, g_m.size)
         g_x = g_kernel = None
         if kernel_grad:
-            v = self._winograd_patches(x, frame)
-            g_u = self._products(lambda k, out: np.matmul(g_m[k], v[k].T, out=out), (16, f, c), x.dtype)
+            g_u = self._products(g_m, np.permute_dims(v, (0, 2, 1)))
             with _blas_on_one_thread():       # (OpenBLAS's own threads would spin on after it)
                 g_kernel = winograd.kernel_transform_grad(g_u)
         if x_grad:
-            u = self._kernel_transform(kernel)
-            g_v = self._products(lambda k, out: np.matmul(u[k].T, g_m[k], out=out), (16, c, g_m.shape[2]), x.dtype)
+            g_v = self._products(np.permute_dims(u, (0, 2, 1)), g_m)
             (top, _), (left, _) = frame
             g_padded = self.zeros((c, 2 * tiles_h + 2, 2 * tiles_w + 2, n), x.dtype)
             spread = loops.compiled(winograd.input_transform_grad)
             self.split_work(lambda start, stop: spread(g_v[:, start:stop], g_padded[start:stop],
                                                        np.empty((4, 4, n), x.dtype)), c, g_v.size)
             g_x = np.permute_dims(g_padded[:, top:top + h, left:left + w, :], (3, 0, 1, 2))
-        return g_x, g_kernel
+        return g_x, g_kernel, g_bias if bias_grad else None
 
     def _winograd_suits(self, x, kernel, stride):
         return (tuple(kernel.shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and x.dtype == kernel.dtype
@@ -198,15 +204,16 @@ class NumpyBackend(Backend):
         with _blas_on_one_thread():       # a small product: OpenBLAS's own threads would spin on after it
             return winograd.kernel_transform(kernel)
 
-    def _products(self, product, shape, dtype):
-        """out[k] = product(k, out[k]) for Winograd's 16 positions k, the positions shared between the threads."""
-        out = self.empty(shape, dtype)
+    def _products(self, a, b):
+        """a[k] @ b[k] for Winograd's 16 positions k (a (16, M, K), b (16, K, N)), the positions shared
+        between the threads."""
+        out = self.empty((a.shape[0], a.shape[1], b.shape[2]), np.result_type(a, b))
 
         def share(start, stop):
             for k in range(start, stop):
-                product(k, out[k])
+                np.matmul(a[k], b[k], out=out[k])
         with _blas_on_one_thread():
-            self.split_work(share, shape[0], out.size * shape[-1])
+            self.split_work(share, a.shape[0], out.size * a.shape[2])
         return out
 
     def im2col(self, x, kernel, stride, out_size, pads=((0, 0), (0, 0)), pad_value=0.0):

@@ -100,21 +100,31 @@ def output_transform(m, bias, relu, out, scratch):
                             out[f, 2 * ty + i, 2 * tx + j, n] = value
 
 
-def output_transform_grad(g, g_m, scratch):
-    """The transpose of output_transform (before bias and ReLU): g_m[4r + s, f, tile * N + n] = (A g A^T)[r, s]
-    for the 2x2 tile of g (F, OH, OW, N) (0 beyond OH or OW). scratch: (4, 2, N)."""
+def output_transform_grad(g, relu_out, relu, g_m, g_bias, scratch, sums):
+    """The transpose of output_transform: g_m[4r + s, f, tile * N + n] = (A g A^T)[r, s] for the 2x2 tile of
+    g (F, OH, OW, N) (0 beyond OH or OW), g first passed back through the ReLU (0 where relu_out <= 0) if
+    relu; and the bias's gradient, g_bias[f] = the sum of those g. scratch: (4, 2, N); sums: float64 (N,)."""
     filters, height, width, n_images = g.shape
     tiles_h, tiles_w = -(-height // 2), -(-width // 2)
     t = scratch
     for f in range(filters):
+        sums[:] = 0.0
         for ty in range(tiles_h):
             for tx in range(tiles_w):
                 first = (ty * tiles_w + tx) * n_images
                 for j in range(2):          # A g: rows spread, one column of the tile at a time
+                    z = 2 * tx + j
                     for n in range(n_images):
-                        inside = 2 * tx + j < width
-                        g0 = g[f, 2 * ty, 2 * tx + j, n] if inside else 0.0
-                        g1 = g[f, 2 * ty + 1, 2 * tx + j, n] if inside and 2 * ty + 1 < height else 0.0
+                        g0 = g1 = 0.0
+                        if z < width:
+                            g0 = g[f, 2 * ty, z, n]
+                            if relu and not relu_out[f, 2 * ty, z, n] > 0:
+                                g0 = 0.0
+                            if 2 * ty + 1 < height:
+                                g1 = g[f, 2 * ty + 1, z, n]
+                                if relu and not relu_out[f, 2 * ty + 1, z, n] > 0:
+                                    g1 = 0.0
+                        sums[n] += g0 + g1
                         t[0, j, n], t[1, j, n], t[2, j, n], t[3, j, n] = g0, g0 + g1, g0 - g1, -g1
                 for r in range(4):          # (A g) A^T: columns spread
                     for n in range(n_images):
@@ -123,6 +133,7 @@ def output_transform_grad(g, g_m, scratch):
                         g_m[4 * r + 1, f, first + n] = t0 + t1
                         g_m[4 * r + 2, f, first + n] = t0 - t1
                         g_m[4 * r + 3, f, first + n] = -t1
+        g_bias[f] = sums.sum()
 
 
 def input_transform_grad(g_v, g_padded, scratch):

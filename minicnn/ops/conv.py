@@ -45,7 +45,7 @@ def _conv2d(x, weight, bias, stride, padding, relu):
     _check_conv_args(x, weight, bias, ndim=4, layout="(N, C, H, W)", kernel_layout="(F, C, KH, KW)")
     x = x if x.dtype == weight.dtype else x.astype(weight.dtype)   # e.g. uint8 images
     backend, xp = x.backend, x.xp
-    n, c, h, w = x.shape
+    h, w = x.shape[2:]
     kh, kw = weight.shape[2:]
     stride = pair(stride, "stride")
     if min(stride) < 1:
@@ -54,16 +54,13 @@ def _conv2d(x, weight, bias, stride, padding, relu):
     output_size((h, w), (kh, kw), stride, pads, "conv2d")      # refuses a kernel that leaves no output
 
     kernel = xp.flip(weight.data, axis=(2, 3))      # flipped once: then each window times the kernel, summed
-    out = backend.conv2d(x.data, kernel, stride, pads, None if bias is None else bias.data, relu)
+    out, saved = backend.conv2d(x.data, kernel, stride, pads, None if bias is None else bias.data, relu)
 
     def backward(g):
-        if relu:
-            g = backend.relu_grad(out, g)
-        g_x, g_kernel = backend.conv2d_grads(x.data, kernel, stride, pads, g, x_grad=x.requires_grad,
-                                             kernel_grad=weight.requires_grad)     # no g_x for input images
-        g_weight = None if g_kernel is None else xp.flip(g_kernel, axis=(2, 3))
-        g_bias = xp.sum(g, axis=(0, 2, 3)) if bias is not None and bias.requires_grad else None
-        return g_x, g_weight, g_bias
+        g_x, g_kernel, g_bias = backend.conv2d_grads(
+            saved, g, x_grad=x.requires_grad,       # not for the input images: skips the costliest step
+            kernel_grad=weight.requires_grad, bias_grad=bias is not None and bias.requires_grad)
+        return g_x, None if g_kernel is None else xp.flip(g_kernel, axis=(2, 3)), g_bias
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     return autograd.record(Tensor(out, backend), parents, backward)
