@@ -189,8 +189,8 @@ class Backend:
         oh, ow = _conv_output_size(x.shape, kernel.shape, stride, pads)
         if saved["relu_out"] is not None:
             g = self.relu_grad(saved["relu_out"], g)
-        g_bias = xp.sum(g, axis=(0, 2, 3)) if bias_grad else None
         g = xp.reshape(xp.permute_dims(g, (1, 2, 3, 0)), (f, oh * ow * n))
+        g_bias = xp.sum(g, axis=1) if bias_grad else None
         g_x = g_kernel = None
         if kernel_grad:
             windows = xp.reshape(self.im2col(x, (kh, kw), stride, (oh, ow), pads), (c * kh * kw, oh * ow * n))

@@ -169,11 +169,11 @@ class NumpyBackend(Backend):
         if x_grad:
             g_v = self._products(np.permute_dims(u, (0, 2, 1)), g_m)
             (top, _), (left, _) = frame
-            g_padded = self.zeros((c, 2 * tiles_h + 2, 2 * tiles_w + 2, n), x.dtype)
+            g_x = self.zeros((c, h, w, n), x.dtype)
             spread = loops.compiled(winograd.input_transform_grad)
-            self.split_work(lambda start, stop: spread(g_v[:, start:stop], g_padded[start:stop],
-                                                       np.empty((4, 4, n), x.dtype)), c, g_v.size)
-            g_x = np.permute_dims(g_padded[:, top:top + h, left:left + w, :], (3, 0, 1, 2))
+            self.split_work(lambda start, stop: spread(g_v[:, start:stop], tiles_w, top, left, g_x[start:stop],
+                                                       np.empty((5, 4, n), x.dtype)), c, g_v.size)
+            g_x = np.permute_dims(g_x, (3, 0, 1, 2))
         return g_x, g_kernel, g_bias if bias_grad else None
 
     def _winograd_suits(self, x, kernel, stride):

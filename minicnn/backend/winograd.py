@@ -136,25 +136,27 @@ def output_transform_grad(g, relu_out, relu, g_m, g_bias, scratch, sums):
         g_bias[f] = sums.sum()
 
 
-def input_transform_grad(g_v, g_padded, scratch):
-    """The transpose of input_transform: each patch's B g_v B^T added into g_padded (C, Hp, Wp, N), which
-    starts at 0; overlapping patches add up. scratch: (4, 4, N)."""
-    channels, n_images = g_padded.shape[0], g_padded.shape[3]
-    tiles_h, tiles_w = (g_padded.shape[1] - 2) // 2, (g_padded.shape[2] - 2) // 2
-    t = scratch
+def input_transform_grad(g_v, tiles_w, top, left, g_x, scratch):
+    """The transpose of input_transform: each patch's B g_v B^T added into g_x (C, H, W, N), which starts at 0,
+    where the patch lies on the input (the frame of `top` rows and `left` columns round it gets nothing);
+    overlapping patches add up. tiles_w: tiles in a row. scratch: (5, 4, N)."""
+    channels, height, width, n_images = g_x.shape
+    t, spread = scratch[:4], scratch[4]
     for c in range(channels):
-        for ty in range(tiles_h):
-            for tx in range(tiles_w):
-                y, z, first = 2 * ty, 2 * tx, (ty * tiles_w + tx) * n_images
-                for s in range(4):          # B g_v: rows spread
-                    for n in range(n_images):
-                        v0, v1 = g_v[s, c, first + n], g_v[4 + s, c, first + n]
-                        v2, v3 = g_v[8 + s, c, first + n], g_v[12 + s, c, first + n]
-                        t[0, s, n], t[1, s, n], t[2, s, n], t[3, s, n] = v0, v1 - v2 + v3, v1 + v2 - v0, -v3
-                for r in range(4):          # (B g_v) B^T: columns spread, added where the patch lies
+        for tile in range(g_v.shape[2] // n_images):
+            y, z, first = 2 * (tile // tiles_w) - top, 2 * (tile % tiles_w) - left, tile * n_images
+            for s in range(4):          # B g_v: rows spread
+                for n in range(n_images):
+                    v0, v1 = g_v[s, c, first + n], g_v[4 + s, c, first + n]
+                    v2, v3 = g_v[8 + s, c, first + n], g_v[12 + s, c, first + n]
+                    t[0, s, n], t[1, s, n], t[2, s, n], t[3, s, n] = v0, v1 - v2 + v3, v1 + v2 - v0, -v3
+            for r in range(4):          # (B g_v) B^T: columns spread, added where the patch lies on x
+                if 0 <= y + r < height:
                     for n in range(n_images):
                         t0, t1, t2, t3 = t[r, 0, n], t[r, 1, n], t[r, 2, n], t[r, 3, n]
-                        g_padded[c, y + r, z, n] += t0
-                        g_padded[c, y + r, z + 1, n] += t1 - t2 + t3
-                        g_padded[c, y + r, z + 2, n] += t1 + t2 - t0
-                        g_padded[c, y + r, z + 3, n] -= t3
+                        spread[0, n], spread[1, n], spread[2, n], spread[3, n] = \
+                            t0, t1 - t2 + t3, t1 + t2 - t0, -t3
+                    for s in range(4):
+                        if 0 <= z + s < width:
+                            for n in range(n_images):
+                                g_x[c, y + r, z + s, n] += spread[s, n]
