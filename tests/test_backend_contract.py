@@ -145,8 +145,39 @@ def test_winograd_convolution_and_its_gradients(case, relu, batch_last, threads)
     magnitudes = plain.conv2d_grads(magnitude_saved, np.abs(wide[3]))
     for fast, exact, magnitude in zip(grads, exact_grads, magnitudes):
         close(fast, exact, magnitude, x.dtype)
-    for a, b in zip((x, kernel), before):
+    for a, b in zip((x, kernel, g), before):
         np.testing.assert_array_equal(a, b)             # inputs read, never written
+
+
+@given(case=conv_case(), relu=st.booleans(), data=st.data())
+def test_winograd_leaves_infinite_and_nan_inputs_to_im2col(case, relu, data):
+    """inf - inf in Winograd's transforms would give NaN where the plain convolution gives +-inf: an
+    infinite or NaN x, kernel or g (past the ReLU) is convolved by im2col, as base.py does."""
+    x, kernel, pads, g, bias = (a.copy() if isinstance(a, np.ndarray) else a for a in case)
+    special = data.draw(st.sampled_from([np.inf, -np.inf, np.nan]))
+    target = data.draw(st.sampled_from(["x", "kernel", "g"]))
+    array = {"x": x, "kernel": kernel, "g": g}[target]
+    array.flat[data.draw(st.integers(0, array.size - 1))] = special
+    with winograd_from(1), np.errstate(invalid="ignore"):          # inf * 0 in the products, as in NumPy's
+        out, saved = cpu.conv2d(x, kernel, (1, 1), pads, bias, relu)
+        grads = cpu.conv2d_grads(saved, g)
+        expected, expected_saved = plain.conv2d(x, kernel, (1, 1), pads, bias, relu)
+        expected_grads = plain.conv2d_grads(expected_saved, g)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)        # the same infinities and NaNs
+    for fast, exact in zip(grads, expected_grads):
+        np.testing.assert_allclose(fast, exact, rtol=1e-5, atol=1e-4)
+
+
+@given(case=conv_case(), channels=st.sampled_from([1, 10 ** 6]))
+def test_convolution_gradients_come_in_the_inputs_dtype(case, channels):
+    """A gradient g of another dtype (float64 from a float32 layer, say): every gradient in x's dtype,
+    by Winograd (channels = 1) and by im2col alike."""
+    x, kernel, pads, g, bias = case
+    g = g.astype(np.float64 if x.dtype == np.float32 else np.float32)
+    with winograd_from(channels):
+        for backend in (cpu, plain):
+            _, saved = backend.conv2d(x, kernel, (1, 1), pads, bias, True)
+            assert all(grad.dtype == x.dtype for grad in backend.conv2d_grads(saved, g))
 
 
 @given(case=conv_case(), relu=st.booleans(), threads=st.integers(1, 3))

@@ -9,10 +9,12 @@ CuPy) overrides just that method (MiniTorch's idea: a handful of primitives
 behind one contract).
 
 The heavy steps of a CNN are methods here too, written as the textbook
-writes them: im2col and col2im, ReLU, batch normalisation, max pooling of
-tiling windows, the matrix product. The CPU backend (cpu.py) overrides them
-with versions that lay memory out for speed and share the work between the
-cores; the numbers are the same (tests/test_backend_contract.py).
+writes them: the convolution (im2col, then one matrix product) and its
+gradients (col2im), ReLU, batch normalisation, max pooling of tiling windows,
+the matrix product. The CPU backend (cpu.py) overrides them with versions that
+lay memory out for speed, share the work between the cores and, for 3x3
+convolutions, use Winograd's algorithm (winograd.py); the numbers are the same,
+to float32 rounding (tests/test_backend_contract.py).
 """
 
 import numpy as np
@@ -175,28 +177,36 @@ class Backend:
         windows = xp.reshape(self.im2col(x, (kh, kw), stride, (oh, ow), pads), (c * kh * kw, oh * ow * n))
         out = self.matmul(xp.reshape(kernel, (f, c * kh * kw)), windows, bias, relu)
         out = xp.permute_dims(xp.reshape(out, (f, oh, ow, n)), (3, 0, 1, 2))
-        # the windows are rebuilt rather than kept for the gradient: they are C*KH*KW times the size
-        # of the input, the largest arrays of a training step
-        return out, {"x": x, "kernel": kernel, "stride": stride, "pads": pads, "relu_out": out if relu else None}
+        # the windows are C*KH*KW times the size of the input, often the largest arrays of a training
+        # step: kept for the gradient only where they are no larger than the output (an RGB stem's),
+        # else rebuilt there
+        kept = windows if c * kh * kw <= f else None
+        return out, {"x": x, "kernel": kernel, "stride": stride, "pads": pads, "relu_out": out if relu else None,
+                     "windows": kept}
 
     def conv2d_grads(self, saved, g, x_grad=True, kernel_grad=True, bias_grad=True):
         """The gradients of conv2d for the gradient g (N, F, OH, OW) of its output: (g_x, g_kernel, g_bias),
         None for those not asked for. Through the ReLU first (if there was one); then the kernel's is
-        g @ windows^T, the input's kernel^T @ g with each window's values added back where they came from
-        (col2im), the bias's the sum of g over the images and pixels."""
+        g @ windows^T (the windows kept, or rebuilt), the input's kernel^T @ g with each window's values
+        added back where they came from (col2im), the bias's the sum of g over the images and pixels. Each
+        in x's dtype, as every gradient is in its tensor's."""
         xp, x, kernel, stride, pads = self.xp, saved["x"], saved["kernel"], saved["stride"], saved["pads"]
         (f, c, kh, kw), (n, _, h, w) = kernel.shape, x.shape
         oh, ow = _conv_output_size(x.shape, kernel.shape, stride, pads)
+        g = xp.astype(g, x.dtype, copy=False)
         if saved["relu_out"] is not None:
             g = self.relu_grad(saved["relu_out"], g)
         g = xp.reshape(xp.permute_dims(g, (1, 2, 3, 0)), (f, oh * ow * n))
         g_bias = xp.sum(g, axis=1) if bias_grad else None
         g_x = g_kernel = None
         if kernel_grad:
-            windows = xp.reshape(self.im2col(x, (kh, kw), stride, (oh, ow), pads), (c * kh * kw, oh * ow * n))
+            windows = saved["windows"]
+            if windows is None:
+                windows = xp.reshape(self.im2col(x, (kh, kw), stride, (oh, ow), pads), (c * kh * kw, oh * ow * n))
             # (windows @ g.T).T is g @ windows.T, but this orientation of the long sum over
             # pixels runs up to 1.5x faster in OpenBLAS
             g_kernel = xp.reshape(self.matmul(windows, g.T).T, kernel.shape)
+            del windows         # (rebuilt ones: not held while col2im's windows are made)
         if x_grad:
             g_windows = xp.reshape(self.matmul(xp.reshape(kernel, (f, c * kh * kw)).T, g), (c, kh, kw, oh, ow, n))
             (top, bottom), (left, right) = pads

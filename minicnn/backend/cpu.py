@@ -9,7 +9,9 @@ minicnn's product runs (and given back its own count after): OpenBLAS's own
 threads keep spinning for a while after each product, and would take the cores
 the next elementwise op needs. Pooling and ReLU's gradient are not NumPy passes
 at all here but loops compiled by numba (loops.py), which the threads run on
-their shares likewise.
+their shares likewise. A 3x3 convolution of stride 1 over 16 channels or more
+is Winograd's F(2x2, 3x3) (winograd.py): its transforms are compiled loops, its
+16 products shared between the threads.
 """
 
 import os
@@ -117,7 +119,7 @@ class NumpyBackend(Backend):
                 out += partial
             return finish(out)
 
-    # --- the heavy steps, overriding base.py's plain versions: the same numbers, on every core ---
+    # --- the heavy steps, overriding base.py's plain versions: the same numbers (to rounding), on every core ---
     winograd_channels = 16       # fewer input channels: im2col's one product beats Winograd's 16 thin ones
 
     def conv2d(self, x, kernel, stride, pads, bias=None, relu=False):
@@ -128,7 +130,9 @@ class NumpyBackend(Backend):
             return super().conv2d(x, kernel, stride, pads, bias, relu)
         n, f = x.shape[0], kernel.shape[0]
         (oh, ow), frame = self._winograd_frame(x.shape, pads)
-        v = self._winograd_patches(x, frame)
+        v, finite = self._winograd_patches(x, frame)
+        if not (finite and np.isfinite(kernel).all()):         # inf - inf: see winograd.py
+            return super().conv2d(x, kernel, stride, pads, bias, relu)
         u = self._kernel_transform(kernel)
         m = self._products(u, v)
         out = self.empty((f, oh, ow, n), x.dtype)
@@ -140,11 +144,12 @@ class NumpyBackend(Backend):
         self.split_work(share, f, m.size)
         out = np.permute_dims(out, (3, 0, 1, 2))
         return out, {"x": x, "kernel": kernel, "stride": stride, "pads": pads, "relu_out": out if relu else None,
-                     "patches": v, "u": u}
+                     "windows": None, "patches": v, "u": u}
 
     def conv2d_grads(self, saved, g, x_grad=True, kernel_grad=True, bias_grad=True):
         """base.py's conv2d_grads; for what conv2d computed by Winograd, that computation's transpose, the
-        ReLU's gradient and the bias's sum taken in its first pass over g."""
+        ReLU's gradient and the bias's sum taken in its first pass over g. (It may run more than once on one
+        `saved`, as backward(retain_graph=True) does: it keeps what it reads.)"""
         if "patches" not in saved:
             return super().conv2d_grads(saved, g, x_grad, kernel_grad, bias_grad)
         x, kernel, pads, v, u = saved["x"], saved["kernel"], saved["pads"], saved["patches"], saved["u"]
@@ -161,6 +166,8 @@ class NumpyBackend(Backend):
             transform(grads[start:stop], relu_out[start:stop], relu, g_m[:, start:stop], g_bias[start:stop],
                       np.empty((4, 2, n), x.dtype), np.empty(n, np.float64))
         self.split_work(share, f, g_m.size)
+        if not np.isfinite(g_bias).all():           # an infinite or NaN g (past the ReLU): inf - inf again
+            return super().conv2d_grads(saved, g, x_grad, kernel_grad, bias_grad)
         g_x = g_kernel = None
         if kernel_grad:
             g_u = self._products(g_m, np.permute_dims(v, (0, 2, 1)))
@@ -178,11 +185,11 @@ class NumpyBackend(Backend):
 
     def _winograd_suits(self, x, kernel, stride):
         return (tuple(kernel.shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and x.dtype == kernel.dtype
-                and x.dtype in _COMPILED_DTYPES and x.shape[1] >= self.winograd_channels)
+                and x.dtype in _COMPILED_DTYPES and x.shape[1] >= self.winograd_channels and x.size > 0)
 
     @staticmethod
     def _winograd_frame(x_shape, pads):
-        """The output size, and the frame round x that makes whole 4x4 patches for all its 2x2 tiles:
+        """A 3x3 convolution's output size, and the frame round x that makes whole 4x4 patches for all its 2x2 tiles:
         `pads`, with a row or column more at the bottom or right where the output's size is odd."""
         (top, bottom), (left, right) = pads
         oh, ow = x_shape[2] + top + bottom - 2, x_shape[3] + left + right - 2
@@ -190,14 +197,16 @@ class NumpyBackend(Backend):
         return (oh, ow), ((top, 2 * tiles_h + 2 - x_shape[2] - top), (left, 2 * tiles_w + 2 - x_shape[3] - left))
 
     def _winograd_patches(self, x, frame):
-        """V (16, C, tiles * N): B^T d B of every 4x4 patch of x framed by `frame`, one share of channels a thread."""
+        """V (16, C, tiles * N): B^T d B of every 4x4 patch of x framed by `frame`, one share of channels a
+        thread; and whether x is finite."""
         padded = _batch_last(self, x, frame, 0.0)
         c, hp, wp, n = padded.shape
         v = self.empty((16, c, (hp - 2) // 2 * ((wp - 2) // 2) * n), x.dtype)
+        finite = np.empty(c, x.dtype)
         transform = loops.compiled(winograd.input_transform)
-        self.split_work(lambda start, stop: transform(padded[start:stop], v[:, start:stop],
-                                                      np.empty((4, 4, n), x.dtype)), c, v.size)
-        return v
+        self.split_work(lambda start, stop: transform(padded[start:stop], v[:, start:stop], finite[start:stop],
+                                                      np.empty((5, 4, n), x.dtype)), c, v.size)
+        return v, not np.isnan(finite).any()
 
     @staticmethod
     def _kernel_transform(kernel):

@@ -13,10 +13,14 @@ Cut the padded input into 4x4 patches d that overlap by 2 (one per 2x2 tile of t
 
 (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016). Summed over the
 input channels, each of the 16 positions is one matrix product, kernels (F, C) @ patches (C, tiles):
-16 products of C multiply-adds per output value where im2col's one product has 9 C per value, four
-per tile, so 2.25 times less arithmetic, and no 9-fold copy of the input. The gradients are the same
+16 products of C multiply-adds per 2x2 tile (4 C per output value), where im2col's one product has
+9 C per value: 2.25 times less arithmetic, and no 9-fold copy of the input. The gradients are the same
 steps run backwards (each step's transpose): the kernel's from the products dM @ V^T, the input's
 from U^T @ dM, each 4x4 patch's gradient added back where the patch came from.
+
+Its transforms add and subtract inputs, so an infinite input would give inf - inf = NaN where the
+plain convolution gives +-inf: cpu.py computes a convolution with an infinite or NaN input (or
+gradient) by im2col instead, and so gives base.py's numbers there too.
 
 The transforms are plain loops, compiled by numba (loops.compiled) when cpu.py runs them, over the
 CPU's batch-last layout (C, H, W, N), the batch innermost, so each runs as SIMD over the images. The
@@ -50,13 +54,15 @@ def kernel_transform_grad(g_u):
     return np.reshape(g_kernel, (f, c, 3, 3))
 
 
-def input_transform(padded, v, scratch):
+def input_transform(padded, v, finite, scratch):
     """v[4r + s, c, tile * N + n] = (B^T d B)[r, s] for the 4x4 patch d of padded (C, Hp, Wp, N) at rows
-    2 ty .. 2 ty + 3, columns 2 tx .. 2 tx + 3 (tile = ty * tiles_w + tx). scratch: (4, 4, N)."""
+    2 ty .. 2 ty + 3, columns 2 tx .. 2 tx + 3 (tile = ty * tiles_w + tx). finite[c]: 0 if channel c holds
+    only finite numbers, else NaN (d - d is NaN for an infinite or NaN d). scratch: (5, 4, N)."""
     channels, n_images = padded.shape[0], padded.shape[3]
     tiles_h, tiles_w = (padded.shape[1] - 2) // 2, (padded.shape[2] - 2) // 2
-    t = scratch
+    t, check = scratch[:4], scratch[4, 0]
     for c in range(channels):
+        check[:] = 0.0
         for ty in range(tiles_h):
             for tx in range(tiles_w):
                 y, z, first = 2 * ty, 2 * tx, (ty * tiles_w + tx) * n_images
@@ -65,6 +71,7 @@ def input_transform(padded, v, scratch):
                         d0, d1 = padded[c, y, z + s, n], padded[c, y + 1, z + s, n]
                         d2, d3 = padded[c, y + 2, z + s, n], padded[c, y + 3, z + s, n]
                         t[0, s, n], t[1, s, n], t[2, s, n], t[3, s, n] = d0 - d2, d1 + d2, d2 - d1, d1 - d3
+                        check[n] += (d0 - d0) + (d1 - d1) + (d2 - d2) + (d3 - d3)
                 for r in range(4):          # (B^T d) B: columns combined, one row at a time
                     for n in range(n_images):
                         t0, t1, t2, t3 = t[r, 0, n], t[r, 1, n], t[r, 2, n], t[r, 3, n]
@@ -72,6 +79,7 @@ def input_transform(padded, v, scratch):
                         v[4 * r + 1, c, first + n] = t1 + t2
                         v[4 * r + 2, c, first + n] = t2 - t1
                         v[4 * r + 3, c, first + n] = t1 - t3
+        finite[c] = check.sum()
 
 
 def output_transform(m, bias, relu, out, scratch):

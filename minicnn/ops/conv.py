@@ -11,9 +11,12 @@ output value of every filter comes from one matrix product:
 For one channel and one filter, conv2d(x, w) == scipy.signal.convolve2d(x, w, "valid");
 with several input channels the per-channel results are summed.
 
-The windows are the backend's im2col: backend/base.py copies them plainly, one
-strided slice per kernel offset; backend/cpu.py gives the same numbers laid
-out for speed. The gradient sends window values back with col2im, its adjoint.
+The windows and the product are the backend's conv2d: backend/base.py copies
+the windows plainly (im2col, one strided slice per kernel offset) and makes the
+one product; the gradient sends window values back with col2im, its adjoint
+(conv2d_grads). backend/cpu.py gives the same numbers faster: the windows laid
+out for speed, and for 3x3 kernels over many channels Winograd's F(2x2, 3x3)
+(backend/winograd.py), 2.25 times fewer multiplications.
 """
 
 import numbers
