@@ -191,8 +191,7 @@ class Backend:
         added back where they came from (col2im), the bias's the sum of g over the images and pixels. Each
         in x's dtype, as every gradient is in its tensor's."""
         xp, x, kernel, stride, pads = self.xp, saved["x"], saved["kernel"], saved["stride"], saved["pads"]
-        (f, c, kh, kw), (n, _, h, w) = kernel.shape, x.shape
-        oh, ow = _conv_output_size(x.shape, kernel.shape, stride, pads)
+        (f, c, kh, kw), (n, _, h, w), (oh, ow) = kernel.shape, x.shape, g.shape[2:]
         g = xp.astype(g, x.dtype, copy=False)
         if saved["relu_out"] is not None:
             g = self.relu_grad(saved["relu_out"], g)

@@ -148,8 +148,7 @@ class NumpyBackend(Backend):
 
     def conv2d_grads(self, saved, g, x_grad=True, kernel_grad=True, bias_grad=True):
         """base.py's conv2d_grads; for what conv2d computed by Winograd, that computation's transpose, the
-        ReLU's gradient and the bias's sum taken in its first pass over g. (It may run more than once on one
-        `saved`, as backward(retain_graph=True) does: it keeps what it reads.)"""
+        ReLU's gradient and the bias's sum taken in its first pass over g."""
         if "patches" not in saved:
             return super().conv2d_grads(saved, g, x_grad, kernel_grad, bias_grad)
         x, kernel, pads, v, u = saved["x"], saved["kernel"], saved["pads"], saved["patches"], saved["u"]

@@ -29,9 +29,7 @@ numbers equal base.py's im2col convolution to float32 rounding (tests/test_backe
 
 import numpy as np
 
-B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
-G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
-A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
+G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)   # B^T and A^T: in the loops
 
 
 def tiles(size):

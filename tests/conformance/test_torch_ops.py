@@ -231,3 +231,52 @@ def test_labels_out_of_range_are_refused_by_both():
         F.sparse_categorical_cross_entropy(mc.tensor(logits), [0, 3], from_logits=True)
     with pytest.raises(IndexError):
         TF.cross_entropy(torch.tensor(logits), torch.tensor([0, 3]))
+
+
+@settings(max_examples=20)
+@given(data=st.data(), padding=st.sampled_from([0, 1, 2, "same"]), bias=st.booleans(), relu=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), channels_last=st.booleans())
+def test_3x3_conv2d_of_many_channels_is_pytorchs(data, padding, bias, relu, dtype, channels_last):
+    """What the CPU computes by Winograd's F(2x2, 3x3) (3x3, stride 1, 16 or more input channels):
+    PyTorch's numbers, within float32 rounding of the largest output; odd and even sizes, batch 1,
+    float64, the input a channels-last view, the fused ReLU."""
+    from minicnn.ops.conv import conv2d_relu
+    n, c, f = data.draw(st.integers(1, 2)), data.draw(st.integers(16, 20)), data.draw(st.integers(1, 4))
+    h, w = data.draw(st.integers(3, 9)), data.draw(st.integers(3, 9))
+    x = data.draw(hnp.arrays(dtype, (n, h, w, c), elements=finite))
+    x = x.transpose(0, 3, 1, 2) if channels_last else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    k = data.draw(hnp.arrays(dtype, (f, c, 3, 3), elements=finite))
+    b = data.draw(hnp.arrays(dtype, (f,), elements=finite)) if bias else None
+    def both(array, flip=False):
+        return (mc.tensor(array, dtype=dtype, requires_grad=True),
+                torch.tensor(flipped(array) if flip else array, requires_grad=True))
+    (mx, tx), (mk, tk) = both(x), both(k, flip=True)
+    mb, tb = both(b) if bias else (None, None)
+    theirs = TF.conv2d(tx, tk, tb, padding=padding)
+    theirs = TF.relu(theirs) if relu else theirs
+    mine = (conv2d_relu if relu else F.conv2d)(mx, mk, mb, padding=padding)
+    assert mine.dtype == dtype
+    scale = float(np.abs(theirs.detach().numpy()).max()) + 1.0
+    assert_close(mine, theirs, rtol=1e-5, atol=2e-6 * scale, what="forward")
+    g = np.cos(np.arange(mine.size)).reshape(mine.shape).astype(dtype)
+    (mine * mc.tensor(g, dtype=dtype)).sum().backward()
+    (theirs * torch.tensor(g)).sum().backward()
+    for m, t, transform in [(mx, tx, lambda a: a), (mk, tk, flipped)] + ([(mb, tb, lambda a: a)] if bias else []):
+        reference = transform(t.grad.numpy())
+        assert m.grad.dtype == dtype
+        assert_close(m.grad, reference, rtol=1e-5, atol=2e-6 * (np.abs(reference).max() + 1.0) * 16, what="gradient")
+
+
+@pytest.mark.parametrize("special", [np.inf, -np.inf, np.nan])
+def test_3x3_conv2d_of_many_channels_with_an_infinite_input_is_pytorchs(special):
+    """inf and NaN go where PyTorch puts them (inf - inf in Winograd's transforms would spread NaN)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 16, 6, 7)).astype(np.float32)
+    x[1, 3, 2, 4] = special
+    k = rng.normal(size=(3, 16, 3, 3)).astype(np.float32)
+    mine = F.conv2d(mc.tensor(x), mc.tensor(k), padding=1).numpy()
+    theirs = TF.conv2d(torch.tensor(x), torch.tensor(flipped(k)), padding=1).numpy()
+    np.testing.assert_array_equal(np.isnan(mine), np.isnan(theirs))
+    np.testing.assert_array_equal(np.isinf(mine) & (mine > 0), np.isinf(theirs) & (theirs > 0))
+    finite_part = np.isfinite(theirs)
+    np.testing.assert_allclose(mine[finite_part], theirs[finite_part], rtol=1e-4, atol=1e-4)
