@@ -112,10 +112,11 @@ def conv_case(draw):
 
 
 def close(fast, exact, magnitude, dtype):
-    """fast in `dtype`, within its rounding of the sum of |terms| (magnitude) of the float64 exact value:
-    Winograd's transforms add a few roundings more than one product's sum."""
+    """fast in `dtype`, within 64 roundings of the largest sum of |terms| (magnitude) of the float64 exact
+    values: Winograd's transforms mix the 36 values of a tile, so a value's error follows its tile's
+    largest terms (an exact 0 beside large values comes out a few roundings of them off 0)."""
     assert fast.shape == exact.shape and fast.dtype == dtype
-    error, bound = np.abs(fast.astype(np.float64) - exact), 64 * np.finfo(dtype).eps * (magnitude + 1)
+    error, bound = np.abs(fast.astype(np.float64) - exact), 64 * np.finfo(dtype).eps * (magnitude.max() + 1)
     assert np.all(error <= bound), f"max error {error.max():.3g}"
 
 
@@ -125,7 +126,8 @@ def test_winograd_convolution_and_its_gradients(case, relu, batch_last, threads)
     included) and the three gradients (the ReLU's taken first), odd sizes and every padding."""
     x, kernel, pads, g, bias = case
     x, g = laid_out(x, batch_last), laid_out(g, batch_last)
-    before = [a.copy() for a in (x, kernel, g)]
+    inputs = (x, kernel, g)
+    before = [a.copy() for a in inputs]
     with winograd_from(1), shared_between_threads(threads):
         assert cpu._winograd_suits(x, kernel, (1, 1))       # the fast path is what is tested
         out, saved = cpu.conv2d(x, kernel, (1, 1), pads, bias, relu)
@@ -145,7 +147,7 @@ def test_winograd_convolution_and_its_gradients(case, relu, batch_last, threads)
     magnitudes = plain.conv2d_grads(magnitude_saved, np.abs(wide[3]))
     for fast, exact, magnitude in zip(grads, exact_grads, magnitudes):
         close(fast, exact, magnitude, x.dtype)
-    for a, b in zip((x, kernel, g), before):
+    for a, b in zip(inputs, before):
         np.testing.assert_array_equal(a, b)             # inputs read, never written
 
 
@@ -162,6 +164,8 @@ def test_winograd_leaves_infinite_and_nan_inputs_to_im2col(case, relu, data):
         out, saved = cpu.conv2d(x, kernel, (1, 1), pads, bias, relu)
         grads = cpu.conv2d_grads(saved, g)
         expected, expected_saved = plain.conv2d(x, kernel, (1, 1), pads, bias, relu)
+        if relu:        # the ReLU's gradient through the same outputs (one exactly 0 may round to +-1e-8)
+            expected_saved["relu_out"] = out
         expected_grads = plain.conv2d_grads(expected_saved, g)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)        # the same infinities and NaNs
     for fast, exact in zip(grads, expected_grads):

@@ -10,8 +10,8 @@ threads keep spinning for a while after each product, and would take the cores
 the next elementwise op needs. Pooling and ReLU's gradient are not NumPy passes
 at all here but loops compiled by numba (loops.py), which the threads run on
 their shares likewise. A 3x3 convolution of stride 1 over 16 channels or more
-is Winograd's F(2x2, 3x3) (winograd.py): its transforms are compiled loops, its
-16 products shared between the threads.
+is Winograd's F(4x4, 3x3) (winograd.py): its transforms are compiled loops, its
+36 products shared between the threads.
 """
 
 import os
@@ -120,12 +120,12 @@ class NumpyBackend(Backend):
             return finish(out)
 
     # --- the heavy steps, overriding base.py's plain versions: the same numbers (to rounding), on every core ---
-    winograd_channels = 16       # fewer input channels: im2col's one product beats Winograd's 16 thin ones
+    winograd_channels = 16       # fewer input channels: im2col's one product beats Winograd's 36 thin ones
 
     def conv2d(self, x, kernel, stride, pads, bias=None, relu=False):
-        """base.py's conv2d; a 3x3 one of stride 1 by Winograd's F(2x2, 3x3) (winograd.py), its 16 products
+        """base.py's conv2d; a 3x3 one of stride 1 by Winograd's F(4x4, 3x3) (winograd.py), its 36 products
         and its transforms shared between the threads. It keeps the transformed patches V for the
-        gradient (four times the size of x: less than half of im2col's windows)."""
+        gradient (2.25 times the size of x: a quarter of im2col's windows)."""
         if not self._winograd_suits(x, kernel, stride):
             return super().conv2d(x, kernel, stride, pads, bias, relu)
         n, f = x.shape[0], kernel.shape[0]
@@ -137,10 +137,10 @@ class NumpyBackend(Backend):
         m = self._products(u, v)
         out = self.empty((f, oh, ow, n), x.dtype)
         bias = np.zeros(f, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
-        transform = loops.compiled(winograd.output_transform)
+        transform, at = loops.compiled(winograd.output_transform), winograd.AT.astype(x.dtype)
 
         def share(start, stop):
-            transform(m[:, start:stop], bias[start:stop], relu, out[start:stop], np.empty((2, 4, n), x.dtype))
+            transform(m, at, bias, relu, out, start, stop)
         self.split_work(share, f, m.size)
         out = np.permute_dims(out, (3, 0, 1, 2))
         return out, {"x": x, "kernel": kernel, "stride": stride, "pads": pads, "relu_out": out if relu else None,
@@ -158,12 +158,12 @@ class NumpyBackend(Backend):
         grads = _as_batch_last(g.astype(x.dtype, copy=False))
         relu = saved["relu_out"] is not None
         relu_out = _as_batch_last(saved["relu_out"]) if relu else grads
-        g_m, g_bias = self.empty((16, f, tiles_h * tiles_w * n), x.dtype), np.empty(f, x.dtype)
+        g_m = self.empty((winograd.POSITIONS, f, tiles_h * tiles_w * n), x.dtype)
+        g_bias, at, bt = np.empty(f, x.dtype), winograd.AT.astype(x.dtype), winograd.BT.astype(x.dtype)
         transform = loops.compiled(winograd.output_transform_grad)
 
         def share(start, stop):
-            transform(grads[start:stop], relu_out[start:stop], relu, g_m[:, start:stop], g_bias[start:stop],
-                      np.empty((4, 2, n), x.dtype), np.empty(n, np.float64))
+            transform(grads, relu_out, relu, at, g_m, g_bias, start, stop)
         self.split_work(share, f, g_m.size)
         if not np.isfinite(g_bias).all():           # an infinite or NaN g (past the ReLU): inf - inf again
             return super().conv2d_grads(saved, g, x_grad, kernel_grad, bias_grad)
@@ -177,8 +177,7 @@ class NumpyBackend(Backend):
             (top, _), (left, _) = frame
             g_x = self.zeros((c, h, w, n), x.dtype)
             spread = loops.compiled(winograd.input_transform_grad)
-            self.split_work(lambda start, stop: spread(g_v[:, start:stop], tiles_w, top, left, g_x[start:stop],
-                                                       np.empty((5, 4, n), x.dtype)), c, g_v.size)
+            self.split_work(lambda start, stop: spread(g_v, bt, tiles_w, top, left, g_x, start, stop), c, g_v.size)
             g_x = np.permute_dims(g_x, (3, 0, 1, 2))
         return g_x, g_kernel, g_bias if bias_grad else None
 
@@ -188,23 +187,24 @@ class NumpyBackend(Backend):
 
     @staticmethod
     def _winograd_frame(x_shape, pads):
-        """A 3x3 convolution's output size, and the frame round x that makes whole 4x4 patches for all its 2x2 tiles:
-        `pads`, with a row or column more at the bottom or right where the output's size is odd."""
+        """A 3x3 convolution's output size, and the frame round x that makes whole 6x6 patches for all its 4x4 tiles:
+        `pads`, with up to 3 rows or columns more at the bottom or right where 4 does not divide the output's size."""
         (top, bottom), (left, right) = pads
         oh, ow = x_shape[2] + top + bottom - 2, x_shape[3] + left + right - 2
         tiles_h, tiles_w = winograd.tiles(oh), winograd.tiles(ow)
-        return (oh, ow), ((top, 2 * tiles_h + 2 - x_shape[2] - top), (left, 2 * tiles_w + 2 - x_shape[3] - left))
+        t = winograd.TILE
+        return (oh, ow), ((top, t * tiles_h + 2 - x_shape[2] - top), (left, t * tiles_w + 2 - x_shape[3] - left))
 
     def _winograd_patches(self, x, frame):
-        """V (16, C, tiles * N): B^T d B of every 4x4 patch of x framed by `frame`, one share of channels a
+        """V (36, C, tiles * N): B^T d B of every 6x6 patch of x framed by `frame`, one share of channels a
         thread; and whether x is finite."""
         padded = _batch_last(self, x, frame, 0.0)
         c, hp, wp, n = padded.shape
-        v = self.empty((16, c, (hp - 2) // 2 * ((wp - 2) // 2) * n), x.dtype)
-        finite = np.empty(c, x.dtype)
+        t = winograd.TILE
+        v = self.empty((winograd.POSITIONS, c, (hp - 2) // t * ((wp - 2) // t) * n), x.dtype)
+        finite, bt = np.empty(c, x.dtype), winograd.BT.astype(x.dtype)
         transform = loops.compiled(winograd.input_transform)
-        self.split_work(lambda start, stop: transform(padded[start:stop], v[:, start:stop], finite[start:stop],
-                                                      np.empty((5, 4, n), x.dtype)), c, v.size)
+        self.split_work(lambda start, stop: transform(padded, bt, v, finite, start, stop), c, v.size)
         return v, not np.isnan(finite).any()
 
     @staticmethod
@@ -213,7 +213,7 @@ class NumpyBackend(Backend):
             return winograd.kernel_transform(kernel)
 
     def _products(self, a, b):
-        """a[k] @ b[k] for Winograd's 16 positions k (a (16, M, K), b (16, K, N)), the positions shared
+        """a[k] @ b[k] for Winograd's 36 positions k (a (36, M, K), b (36, K, N)), the positions shared
         between the threads."""
         out = self.empty((a.shape[0], a.shape[1], b.shape[2]), np.result_type(a, b))
 

@@ -1,168 +1,233 @@
-"""Winograd's F(2x2, 3x3): a 3x3 convolution (stride 1) with 16 multiplications per 2x2 output tile
-instead of 36, the CPU backend's fast path for the convolutions of a CNN's body.
+"""Winograd's F(4x4, 3x3): a 3x3 convolution (stride 1) with 36 multiplications per 4x4 output tile
+instead of 144, the CPU backend's fast path for the convolutions of a CNN's body.
 
-Cut the padded input into 4x4 patches d that overlap by 2 (one per 2x2 tile of the output). For a
+Cut the padded input into 6x6 patches d that overlap by 2 (one per 4x4 tile of the output). For a
 3x3 kernel g (already flipped: what multiplies each window, as in base.py's conv2d),
 
-    output tile = A^T [ (G g G^T) * (B^T d B) ] A        (* elementwise, over the 4x4 positions)
+    output tile = A^T [ (G g G^T) * (B^T d B) ] A        (* elementwise, over the 6x6 positions)
 
-    B^T = [[1, 0, -1,  0],     G = [[1,    0,   0],     A^T = [[1, 1,  1,  0],
-           [0, 1,  1,  0],          [1/2,  1/2, 1/2],          [0, 1, -1, -1]]
-           [0, -1, 1,  0],          [1/2, -1/2, 1/2],
-           [0, 1,  0, -1]]          [0,    0,   1]]
+(Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016). It is polynomial
+multiplication: a row of the kernel and a row of a patch are the coefficients of two polynomials,
+their product's coefficients hold the row's outputs, and a product of polynomials of degree 2 and 3
+is fixed by its values at 6 points. B^T and G evaluate the two polynomials there (here at 0, 1, -1,
+1/2, -2 and infinity; those points round less in float32 than Lavin's 0, +-1, +-2: Barabasz et al.,
+"Error analysis and improving the accuracy of Winograd convolution", 2020), the elementwise product
+multiplies the values, and A^T interpolates the product back. Done along rows and then columns, the
+matrices act on both sides.
 
-(Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016). Summed over the
-input channels, each of the 16 positions is one matrix product, kernels (F, C) @ patches (C, tiles):
-16 products of C multiply-adds per 2x2 tile (4 C per output value), where im2col's one product has
-9 C per value: 2.25 times less arithmetic, and no 9-fold copy of the input. The gradients are the same
-steps run backwards (each step's transpose): the kernel's from the products dM @ V^T, the input's
-from U^T @ dM, each 4x4 patch's gradient added back where the patch came from.
+Summed over the input channels, each of the 36 positions is one matrix product, kernels (F, C) @
+patches (C, tiles): 36 C multiply-adds per 4x4 tile (2.25 C per output value) where im2col's one
+product has 9 C per value: 4 times less arithmetic, and no 9-fold copy of the input. The gradients
+are the same steps run backwards (each step's transpose): the kernel's from the products dM @ V^T,
+the input's from U^T @ dM, each 6x6 patch's gradient added back where the patch came from.
 
-Its transforms add and subtract inputs, so an infinite input would give inf - inf = NaN where the
-plain convolution gives +-inf: cpu.py computes a convolution with an infinite or NaN input (or
-gradient) by im2col instead, and so gives base.py's numbers there too.
+The price is rounding: the transforms multiply by up to 5/2 and 8 and add many terms, so a float32
+result is off by a few parts in a million of the largest output (im2col: a few in ten million), the
+same order as cuDNN's Winograd kernels on a GPU. Its transforms also add and subtract inputs, so an
+infinite input would give inf - inf = NaN where the plain convolution gives +-inf: cpu.py computes a
+convolution with an infinite or NaN input (or gradient) by im2col instead, and so gives base.py's
+numbers there too.
 
 The transforms are plain loops, compiled by numba (loops.compiled) when cpu.py runs them, over the
-CPU's batch-last layout (C, H, W, N), the batch innermost, so each runs as SIMD over the images. The
-numbers equal base.py's im2col convolution to float32 rounding (tests/test_backend_contract.py).
+CPU's batch-last layout (C, H, W, N), the batch innermost, so each runs as SIMD over the images; the
+matrices come in as arguments in the data's dtype, their zeros skipped. The numbers equal base.py's
+im2col convolution to float32 rounding (tests/test_backend_contract.py).
 """
 
 import numpy as np
 
-G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)   # B^T and A^T: in the loops
+TILE, PATCH = 4, 6          # outputs per tile side; inputs per patch side (TILE + 3 - 1)
+POSITIONS = PATCH * PATCH   # products per convolution
+
+BT = np.array([[1, -3 / 2, -2, 3 / 2, 1, 0],          # row k: the coefficients of prod over the other
+               [0, -1, 1 / 2, 5 / 2, 1, 0],           # points p of (x - p), so d's polynomial times it
+               [0, 1, -5 / 2, 1 / 2, 1, 0],           # is known at point k alone; the last row: at infinity
+               [0, -2, -1, 2, 1, 0],
+               [0, 1 / 2, -1, -1 / 2, 1, 0],
+               [0, 1, -3 / 2, -2, 3 / 2, 1]])
+G = np.array([[1, 0, 0],                              # row k: the kernel's polynomial at point k (0, 1,
+              [1 / 3, 1 / 3, 1 / 3],                  # -1, 1/2, -2, infinity) divided by prod over the
+              [-1 / 3, 1 / 3, -1 / 3],                # other points p of (k - p)
+              [-16 / 15, -8 / 15, -4 / 15],
+              [1 / 15, -2 / 15, 4 / 15],
+              [0, 0, 1]])
+AT = np.array([[1, 1, 1, 1, 1, 0],                    # row i: the points to the power i (interpolation)
+               [0, 1, -1, 1 / 2, -2, 0],
+               [0, 1, 1, 1 / 4, 4, 0],
+               [0, 1, -1, 1 / 8, -8, 1]])
 
 
 def tiles(size):
-    """Output tiles along an axis of `size` outputs (the last one half outside if size is odd)."""
-    return -(-size // 2)
+    """Output tiles along an axis of `size` outputs (the last one partly outside if 4 does not divide size)."""
+    return -(-size // TILE)
 
 
 def kernel_transform(kernel):
-    """U = G g G^T for every (filter, channel): kernel (F, C, 3, 3) -> (16, F, C), position 4a + b.
-    U[a, b] = sum over i, j of G[a, i] G[b, j] g[i, j]: one product with the Kronecker product of G and G."""
+    """U = G g G^T for every (filter, channel): kernel (F, C, 3, 3) -> (36, F, C), position 6a + b, in float64
+    and then rounded once to the kernel's dtype. U[a, b] = sum over i, j of G[a, i] G[b, j] g[i, j]: one product
+    with the Kronecker product of G and G."""
     f, c = kernel.shape[:2]
-    u = np.reshape(kernel, (f * c, 9)) @ np.kron(G, G).T.astype(kernel.dtype)        # (F*C, 16)
-    return np.ascontiguousarray(np.reshape(u.T, (16, f, c)))
+    u = np.reshape(kernel, (f * c, 9)).astype(np.float64) @ np.kron(G, G).T        # (F*C, 36)
+    return np.ascontiguousarray(np.reshape(u.T, (POSITIONS, f, c)).astype(kernel.dtype))
 
 
 def kernel_transform_grad(g_u):
-    """The transpose of kernel_transform: g_u (16, F, C) -> the kernel's gradient (F, C, 3, 3)."""
+    """The transpose of kernel_transform: g_u (36, F, C) -> the kernel's gradient (F, C, 3, 3)."""
     f, c = g_u.shape[1:]
-    g_kernel = np.reshape(g_u, (16, f * c)).T @ np.kron(G, G).astype(g_u.dtype)       # (F*C, 9)
-    return np.reshape(g_kernel, (f, c, 3, 3))
+    g_kernel = np.reshape(g_u, (POSITIONS, f * c)).T.astype(np.float64) @ np.kron(G, G)      # (F*C, 9)
+    return np.reshape(g_kernel, (f, c, 3, 3)).astype(g_u.dtype)
 
 
-def input_transform(padded, v, finite, scratch):
-    """v[4r + s, c, tile * N + n] = (B^T d B)[r, s] for the 4x4 patch d of padded (C, Hp, Wp, N) at rows
-    2 ty .. 2 ty + 3, columns 2 tx .. 2 tx + 3 (tile = ty * tiles_w + tx). finite[c]: 0 if channel c holds
-    only finite numbers, else NaN (d - d is NaN for an infinite or NaN d). scratch: (5, 4, N)."""
-    channels, n_images = padded.shape[0], padded.shape[3]
-    tiles_h, tiles_w = (padded.shape[1] - 2) // 2, (padded.shape[2] - 2) // 2
-    t, check = scratch[:4], scratch[4, 0]
-    for c in range(channels):
+def input_transform(padded, bt, v, finite, start, stop):
+    """v[6r + s, c, tile * N + n] = (B^T d B)[r, s] for the 6x6 patch d of padded (C, Hp, Wp, N) at rows
+    4 ty .. 4 ty + 5, columns 4 tx .. 4 tx + 5 (tile = ty * tiles_w + tx); bt: B^T in padded's dtype.
+    finite[c]: 0 if channel c holds only finite numbers, else NaN (d - d is NaN for an infinite or NaN d).
+    Channels start .. stop - 1 (a thread's share: the arrays whole, so numba knows them contiguous).
+    A strip of 6 rows at a time: B^T down its columns (shared by the patches side by side), then B^T along
+    each patch's rows, the inner loops running along whole rows of the strip."""
+    _, hp, wp, n_images = padded.shape
+    tiles_h, tiles_w = (hp - 2) // TILE, (wp - 2) // TILE
+    row, run = wp * n_images, tiles_w * n_images       # numbers in a row of padded; in a strip of v
+    t, check = np.empty((PATCH, row), padded.dtype), np.empty(row, padded.dtype)
+    columns = t.reshape(PATCH, wp, n_images)            # t by column and image (numba vectorises 3-D indexing)
+    for c in range(start, stop):
         check[:] = 0.0
+        rows = padded[c].reshape(hp, row)
         for ty in range(tiles_h):
-            for tx in range(tiles_w):
-                y, z, first = 2 * ty, 2 * tx, (ty * tiles_w + tx) * n_images
-                for s in range(4):          # B^T d: rows combined, one column of the patch at a time
-                    for n in range(n_images):
-                        d0, d1 = padded[c, y, z + s, n], padded[c, y + 1, z + s, n]
-                        d2, d3 = padded[c, y + 2, z + s, n], padded[c, y + 3, z + s, n]
-                        t[0, s, n], t[1, s, n], t[2, s, n], t[3, s, n] = d0 - d2, d1 + d2, d2 - d1, d1 - d3
-                        check[n] += (d0 - d0) + (d1 - d1) + (d2 - d2) + (d3 - d3)
-                for r in range(4):          # (B^T d) B: columns combined, one row at a time
-                    for n in range(n_images):
-                        t0, t1, t2, t3 = t[r, 0, n], t[r, 1, n], t[r, 2, n], t[r, 3, n]
-                        v[4 * r, c, first + n] = t0 - t2
-                        v[4 * r + 1, c, first + n] = t1 + t2
-                        v[4 * r + 2, c, first + n] = t2 - t1
-                        v[4 * r + 3, c, first + n] = t1 - t3
+            d0, d1, d2, d3, d4, d5 = rows[TILE * ty], rows[TILE * ty + 1], rows[TILE * ty + 2], \
+                rows[TILE * ty + 3], rows[TILE * ty + 4], rows[TILE * ty + 5]
+            for a in range(row):
+                check[a] += (d0[a] - d0[a]) + (d1[a] - d1[a]) + (d2[a] - d2[a]) + (d3[a] - d3[a]) \
+                    + (d4[a] - d4[a]) + (d5[a] - d5[a])
+            for r in range(PATCH):              # t[r] = sum over i of B^T[r, i] d[i], down the strip's columns
+                w0, w1, w2, w3, w4, w5 = bt[r, 0], bt[r, 1], bt[r, 2], bt[r, 3], bt[r, 4], bt[r, 5]
+                for a in range(row):
+                    t[r, a] = w0 * d0[a] + w1 * d1[a] + w2 * d2[a] + w3 * d3[a] + w4 * d4[a] + w5 * d5[a]
+            first = ty * run
+            for r in range(PATCH):              # v[r, s] = sum over j of t[r, j] B^T[s, j], along each patch's row
+                for s in range(PATCH):
+                    w0, w1, w2, w3, w4, w5 = bt[s, 0], bt[s, 1], bt[s, 2], bt[s, 3], bt[s, 4], bt[s, 5]
+                    out = v[PATCH * r + s, c, first:first + run].reshape(tiles_w, n_images)
+                    for tx in range(tiles_w):
+                        z = TILE * tx                   # the patch's first column
+                        for n in range(n_images):
+                            out[tx, n] = w0 * columns[r, z, n] + w1 * columns[r, z + 1, n] \
+                                + w2 * columns[r, z + 2, n] + w3 * columns[r, z + 3, n] \
+                                + w4 * columns[r, z + 4, n] + w5 * columns[r, z + 5, n]
         finite[c] = check.sum()
 
 
-def output_transform(m, bias, relu, out, scratch):
-    """out[f, 2 ty + i, 2 tx + j, n] = (A^T M A)[i, j] + bias[f], clipped at 0 if relu, for the 16 products
-    m (16, F, tiles * N); out (F, OH, OW, N) (an odd OH or OW leaves the last tiles' second row or column
-    out). scratch: (2, 4, N)."""
-    filters, height, width, n_images = out.shape
-    tiles_h, tiles_w = -(-height // 2), -(-width // 2)
-    t = scratch
-    for f in range(filters):
+def output_transform(m, at, bias, relu, out, start, stop):
+    """out[f, 4 ty + i, 4 tx + j, n] = (A^T M A)[i, j] + bias[f], clipped at 0 if relu, for the 36 products
+    m (36, F, tiles * N); at: A^T in m's dtype; out (F, OH, OW, N) (where 4 does not divide OH or OW, the
+    last tiles' rows or columns beyond it are left out). Filters start .. stop - 1; a strip of tiles side by
+    side at a time."""
+    _, height, width, n_images = out.shape
+    tiles_h, tiles_w = -(-height // TILE), -(-width // TILE)
+    run = tiles_w * n_images
+    t = np.empty((TILE, PATCH, run), m.dtype)
+    for f in range(start, stop):
+        b = bias[f]
         for ty in range(tiles_h):
-            for tx in range(tiles_w):
-                first = (ty * tiles_w + tx) * n_images
-                for s in range(4):          # A^T M: rows combined
-                    for n in range(n_images):
-                        m0, m1, m2, m3 = m[s, f, first + n], m[4 + s, f, first + n], \
-                            m[8 + s, f, first + n], m[12 + s, f, first + n]
-                        t[0, s, n], t[1, s, n] = m0 + m1 + m2, m1 - m2 - m3
-                for i in range(min(2, height - 2 * ty)):       # (A^T M) A: columns combined
-                    for j in range(min(2, width - 2 * tx)):
+            first = ty * run
+            for s in range(PATCH):              # t[i, s] = sum over r of A^T[i, r] M[r, s]
+                m0, m1, m2 = m[s, f, first:first + run], m[6 + s, f, first:first + run], m[12 + s, f, first:first + run]
+                m3, m4, m5 = m[18 + s, f, first:first + run], m[24 + s, f, first:first + run], \
+                    m[30 + s, f, first:first + run]
+                for i in range(TILE):
+                    w0, w1, w2, w3, w4, w5 = at[i, 0], at[i, 1], at[i, 2], at[i, 3], at[i, 4], at[i, 5]
+                    for a in range(run):
+                        t[i, s, a] = w0 * m0[a] + w1 * m1[a] + w2 * m2[a] + w3 * m3[a] + w4 * m4[a] + w5 * m5[a]
+            for i in range(min(TILE, height - TILE * ty)):      # out[i, j] = sum over s of t[i, s] A^T[j, s]
+                y = TILE * ty + i
+                for j in range(TILE):
+                    w0, w1, w2, w3, w4, w5 = at[j, 0], at[j, 1], at[j, 2], at[j, 3], at[j, 4], at[j, 5]
+                    for tx in range(min(tiles_w, (width - j + TILE - 1) // TILE)):     # columns 4 tx + j < OW
+                        z = TILE * tx + j
                         for n in range(n_images):
-                            t0, t1, t2, t3 = t[i, 0, n], t[i, 1, n], t[i, 2, n], t[i, 3, n]
-                            value = (t0 + t1 + t2 if j == 0 else t1 - t2 - t3) + bias[f]
+                            a = tx * n_images + n
+                            value = w0 * t[i, 0, a] + w1 * t[i, 1, a] + w2 * t[i, 2, a] + w3 * t[i, 3, a] \
+                                + w4 * t[i, 4, a] + w5 * t[i, 5, a] + b
                             if relu:
                                 value = value if (value > 0) | (value != value) else 0.0    # NaN kept
-                            out[f, 2 * ty + i, 2 * tx + j, n] = value
+                            out[f, y, z, n] = value
 
 
-def output_transform_grad(g, relu_out, relu, g_m, g_bias, scratch, sums):
-    """The transpose of output_transform: g_m[4r + s, f, tile * N + n] = (A g A^T)[r, s] for the 2x2 tile of
+def output_transform_grad(g, relu_out, relu, at, g_m, g_bias, start, stop):
+    """The transpose of output_transform: g_m[6r + s, f, tile * N + n] = (A g A^T)[r, s] for the 4x4 tile of
     g (F, OH, OW, N) (0 beyond OH or OW), g first passed back through the ReLU (0 where relu_out <= 0) if
-    relu; and the bias's gradient, g_bias[f] = the sum of those g. scratch: (4, 2, N); sums: float64 (N,)."""
-    filters, height, width, n_images = g.shape
-    tiles_h, tiles_w = -(-height // 2), -(-width // 2)
-    t = scratch
-    for f in range(filters):
+    relu; and the bias's gradient, g_bias[f] = the sum of those g. at: A^T in g's dtype; filters start .. stop - 1."""
+    _, height, width, n_images = g.shape
+    tiles_h, tiles_w = -(-height // TILE), -(-width // TILE)
+    run, row = tiles_w * n_images, TILE * tiles_w * n_images
+    strip, t = np.zeros((TILE, row), g.dtype), np.empty((PATCH, row), g.dtype)
+    columns = t.reshape(PATCH, TILE * tiles_w, n_images)
+    sums = np.empty(width * n_images, np.float64)
+    for f in range(start, stop):
         sums[:] = 0.0
         for ty in range(tiles_h):
-            for tx in range(tiles_w):
-                first = (ty * tiles_w + tx) * n_images
-                for j in range(2):          # A g: rows spread, one column of the tile at a time
-                    z = 2 * tx + j
-                    for n in range(n_images):
-                        g0 = g1 = 0.0
-                        if z < width:
-                            g0 = g[f, 2 * ty, z, n]
-                            if relu and not relu_out[f, 2 * ty, z, n] > 0:
-                                g0 = 0.0
-                            if 2 * ty + 1 < height:
-                                g1 = g[f, 2 * ty + 1, z, n]
-                                if relu and not relu_out[f, 2 * ty + 1, z, n] > 0:
-                                    g1 = 0.0
-                        sums[n] += g0 + g1
-                        t[0, j, n], t[1, j, n], t[2, j, n], t[3, j, n] = g0, g0 + g1, g0 - g1, -g1
-                for r in range(4):          # (A g) A^T: columns spread
-                    for n in range(n_images):
-                        t0, t1 = t[r, 0, n], t[r, 1, n]
-                        g_m[4 * r, f, first + n] = t0
-                        g_m[4 * r + 1, f, first + n] = t0 + t1
-                        g_m[4 * r + 2, f, first + n] = t0 - t1
-                        g_m[4 * r + 3, f, first + n] = -t1
+            for i in range(TILE):               # the strip of g, through the ReLU, 0 beyond the output
+                y = TILE * ty + i
+                if y < height:
+                    grads, outs = g[f, y].reshape(width * n_images), relu_out[f, y].reshape(width * n_images)
+                    for a in range(width * n_images):
+                        value = grads[a]
+                        if relu and not outs[a] > 0:
+                            value = 0.0
+                        strip[i, a] = value
+                        sums[a] += value
+                else:
+                    strip[i, :] = 0.0
+            for r in range(PATCH):              # t[r] = sum over i of A^T[i, r] g[i], down the strip's columns
+                w0, w1, w2, w3 = at[0, r], at[1, r], at[2, r], at[3, r]
+                for a in range(row):
+                    t[r, a] = w0 * strip[0, a] + w1 * strip[1, a] + w2 * strip[2, a] + w3 * strip[3, a]
+            first = ty * run
+            for r in range(PATCH):              # g_m[r, s] = sum over j of t[r, j] A^T[j, s], along each tile's row
+                for s in range(PATCH):
+                    w0, w1, w2, w3 = at[0, s], at[1, s], at[2, s], at[3, s]
+                    out = g_m[PATCH * r + s, f, first:first + run].reshape(tiles_w, n_images)
+                    for tx in range(tiles_w):
+                        z = TILE * tx
+                        for n in range(n_images):
+                            out[tx, n] = w0 * columns[r, z, n] + w1 * columns[r, z + 1, n] \
+                                + w2 * columns[r, z + 2, n] + w3 * columns[r, z + 3, n]
         g_bias[f] = sums.sum()
 
 
-def input_transform_grad(g_v, tiles_w, top, left, g_x, scratch):
+def input_transform_grad(g_v, bt, tiles_w, top, left, g_x, start, stop):
     """The transpose of input_transform: each patch's B g_v B^T added into g_x (C, H, W, N), which starts at 0,
     where the patch lies on the input (the frame of `top` rows and `left` columns round it gets nothing);
-    overlapping patches add up. tiles_w: tiles in a row. scratch: (5, 4, N)."""
-    channels, height, width, n_images = g_x.shape
-    t, spread = scratch[:4], scratch[4]
-    for c in range(channels):
-        for tile in range(g_v.shape[2] // n_images):
-            y, z, first = 2 * (tile // tiles_w) - top, 2 * (tile % tiles_w) - left, tile * n_images
-            for s in range(4):          # B g_v: rows spread
-                for n in range(n_images):
-                    v0, v1 = g_v[s, c, first + n], g_v[4 + s, c, first + n]
-                    v2, v3 = g_v[8 + s, c, first + n], g_v[12 + s, c, first + n]
-                    t[0, s, n], t[1, s, n], t[2, s, n], t[3, s, n] = v0, v1 - v2 + v3, v1 + v2 - v0, -v3
-            for r in range(4):          # (B g_v) B^T: columns spread, added where the patch lies on x
-                if 0 <= y + r < height:
-                    for n in range(n_images):
-                        t0, t1, t2, t3 = t[r, 0, n], t[r, 1, n], t[r, 2, n], t[r, 3, n]
-                        spread[0, n], spread[1, n], spread[2, n], spread[3, n] = \
-                            t0, t1 - t2 + t3, t1 + t2 - t0, -t3
-                    for s in range(4):
-                        if 0 <= z + s < width:
-                            for n in range(n_images):
-                                g_x[c, y + r, z + s, n] += spread[s, n]
+    overlapping patches add up. bt: B^T in g_v's dtype; tiles_w: tiles in a row; channels start .. stop - 1."""
+    _, height, width, n_images = g_x.shape
+    tiles_h = g_v.shape[2] // (tiles_w * n_images)
+    run = tiles_w * n_images                        # a strip of g_v
+    t = np.empty((PATCH, TILE * tiles_w + 2, n_images), g_v.dtype)     # by framed column and image
+    for c in range(start, stop):
+        for ty in range(tiles_h):
+            first = ty * run
+            t[:] = 0.0
+            for r in range(PATCH):              # t[r, j] = sum over s of g_v[r, s] B^T[s, j], patches side by side added
+                p = PATCH * r
+                v0, v1, v2 = g_v[p, c, first:first + run].reshape(tiles_w, n_images), \
+                    g_v[p + 1, c, first:first + run].reshape(tiles_w, n_images), \
+                    g_v[p + 2, c, first:first + run].reshape(tiles_w, n_images)
+                v3, v4, v5 = g_v[p + 3, c, first:first + run].reshape(tiles_w, n_images), \
+                    g_v[p + 4, c, first:first + run].reshape(tiles_w, n_images), \
+                    g_v[p + 5, c, first:first + run].reshape(tiles_w, n_images)
+                for j in range(PATCH):
+                    w0, w1, w2, w3, w4, w5 = bt[0, j], bt[1, j], bt[2, j], bt[3, j], bt[4, j], bt[5, j]
+                    for tx in range(tiles_w):
+                        z = TILE * tx + j
+                        for n in range(n_images):
+                            t[r, z, n] += w0 * v0[tx, n] + w1 * v1[tx, n] + w2 * v2[tx, n] \
+                                + w3 * v3[tx, n] + w4 * v4[tx, n] + w5 * v5[tx, n]
+            for i in range(PATCH):              # g_x[i] += sum over r of B^T[r, i] t[r], where row i lies on x
+                y = TILE * ty + i - top
+                if 0 <= y < height:
+                    w0, w1, w2, w3, w4, w5 = bt[0, i], bt[1, i], bt[2, i], bt[3, i], bt[4, i], bt[5, i]
+                    for z in range(width):
+                        for n in range(n_images):
+                            b = z + left
+                            g_x[c, y, z, n] += w0 * t[0, b, n] + w1 * t[1, b, n] + w2 * t[2, b, n] \
+                                + w3 * t[3, b, n] + w4 * t[4, b, n] + w5 * t[5, b, n]
