@@ -122,7 +122,7 @@ def close(fast, exact, magnitude, dtype):
 
 @given(case=conv_case(), relu=st.booleans(), batch_last=st.booleans(), threads=st.integers(1, 3))
 def test_winograd_convolution_and_its_gradients(case, relu, batch_last, threads):
-    """The CPU's Winograd F(2x2, 3x3) against base.py's im2col convolution: forward (bias and ReLU
+    """The CPU's Winograd F(4x4, 3x3) against base.py's im2col convolution: forward (bias and ReLU
     included) and the three gradients (the ReLU's taken first), odd sizes and every padding."""
     x, kernel, pads, g, bias = case
     x, g = laid_out(x, batch_last), laid_out(g, batch_last)

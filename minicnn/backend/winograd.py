@@ -29,9 +29,12 @@ convolution with an infinite or NaN input (or gradient) by im2col instead, and s
 numbers there too.
 
 The transforms are plain loops, compiled by numba (loops.compiled) when cpu.py runs them, over the
-CPU's batch-last layout (C, H, W, N), the batch innermost, so each runs as SIMD over the images; the
-matrices come in as arguments in the data's dtype, their zeros skipped. The numbers equal base.py's
-im2col convolution to float32 rounding (tests/test_backend_contract.py).
+CPU's batch-last layout (C, H, W, N), the batch innermost, so each runs as SIMD over the images. Each
+step of a transform is one line: six rows (or four) weighted by a row of the matrix, which comes in as
+an argument in the data's dtype (a weight 0 adds an exact 0; numba would compute a float32 times a
+Python float in float64). They work on a strip of tiles side by side at a time, so their inner loops
+run along whole rows. The numbers equal base.py's im2col convolution to float32 rounding
+(tests/test_backend_contract.py).
 """
 
 import numpy as np
@@ -207,7 +210,7 @@ def input_transform_grad(g_v, bt, tiles_w, top, left, g_x, start, stop):
         for ty in range(tiles_h):
             first = ty * run
             t[:] = 0.0
-            for r in range(PATCH):              # t[r, j] = sum over s of g_v[r, s] B^T[s, j], patches side by side added
+            for r in range(PATCH):              # t[r, j] = sum over s of g_v[r, s] B^T[s, j], overlaps added
                 p = PATCH * r
                 v0, v1, v2 = g_v[p, c, first:first + run].reshape(tiles_w, n_images), \
                     g_v[p + 1, c, first:first + run].reshape(tiles_w, n_images), \

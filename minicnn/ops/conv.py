@@ -15,8 +15,8 @@ The windows and the product are the backend's conv2d: backend/base.py copies
 the windows plainly (im2col, one strided slice per kernel offset) and makes the
 one product; the gradient sends window values back with col2im, its adjoint
 (conv2d_grads). backend/cpu.py gives the same numbers faster: the windows laid
-out for speed, and for 3x3 kernels over many channels Winograd's F(2x2, 3x3)
-(backend/winograd.py), 2.25 times fewer multiplications.
+out for speed, and for 3x3 kernels over many channels Winograd's F(4x4, 3x3)
+(backend/winograd.py), 4 times fewer multiplications.
 """
 
 import numbers
