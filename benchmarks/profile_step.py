@@ -147,7 +147,7 @@ def main():
     for category, values in shares.items():
         ms = 1e3 * statistics.median(values)
         print(f"| {category} | {ms:.1f} | {ms / (1e3 * total):.0%} |")
-    print(f"matrix products: {flops / 1e9:.2f} GFLOP a step (Winograd's as computed: 4x fewer than im2col's); "
+    print(f"matrix products: {flops / 1e9:.2f} GFLOP a step (Winograd's as computed: up to 4x fewer than im2col's); "
           f"sgemm peak here {peak:.0f} GFLOP/s (2048^3); "
           f"the step reaches {flops / total / 1e9 / peak:.0%} of it, the products while they run "
           f"{flops / matmul / 1e9 / peak:.0%}; the floor at peak is {1e3 * flops / peak / 1e9:.1f} ms")

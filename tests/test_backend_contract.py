@@ -10,6 +10,7 @@ work is cut into several shares on several threads however small it is.
 import contextlib
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -167,9 +168,47 @@ def test_winograd_leaves_infinite_and_nan_inputs_to_im2col(case, relu, data):
         if relu:        # the ReLU's gradient through the same outputs (one exactly 0 may round to +-1e-8)
             expected_saved["relu_out"] = out
         expected_grads = plain.conv2d_grads(expected_saved, g)
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)        # the same infinities and NaNs
-    for fast, exact in zip(grads, expected_grads):
-        np.testing.assert_allclose(fast, exact, rtol=1e-5, atol=1e-4)
+    finite = [np.nan_to_num(np.abs(a), nan=0.0, posinf=0.0) for a in (x, kernel, g)]
+    magnitude, magnitude_saved = plain.conv2d(finite[0], finite[1], (1, 1), pads)
+    same_specials_and_close(out, expected, magnitude)
+    for fast, exact, magnitude in zip(grads, expected_grads, plain.conv2d_grads(magnitude_saved, finite[2])):
+        same_specials_and_close(fast, exact, magnitude)
+
+
+def same_specials_and_close(fast, exact, magnitude):
+    """inf, -inf and NaN where exact has them; the finite values as close() holds them."""
+    for special in (np.isnan, np.isposinf, np.isneginf):
+        np.testing.assert_array_equal(special(fast), special(exact))
+    finite = np.isfinite(exact)
+    if finite.any():
+        close(fast[finite], exact[finite].astype(np.float64), magnitude[finite], fast.dtype)
+
+
+@pytest.mark.filterwarnings("ignore:(invalid value|overflow) encountered:RuntimeWarning")   # (the threads)
+def test_winograd_leaves_overflowing_inputs_to_im2col():
+    """Winograd's transforms grow values (up to 49 times in B^T d B, 225 in A g A^T): finite inputs or
+    gradients near float32's largest overflow inside them where im2col's sums do not; such a convolution
+    (or gradient) is im2col's. (A checkerboard g grows 225 times in A g A^T, its sum staying 0.)"""
+    rng = np.random.default_rng(0)
+    pads = ((1, 1), (1, 1))
+    x = rng.choice([-2e37, 2e37], size=(2, 16, 6, 6)).astype(np.float32)
+    kernel = rng.uniform(-1e-3, 1e-3, (3, 16, 3, 3)).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out, _ = cpu.conv2d(x, kernel, (1, 1), pads, None, False)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, plain.conv2d(x, kernel, (1, 1), pads)[0], rtol=1e-5)
+    x = rng.standard_normal((2, 16, 6, 6)).astype(np.float32)
+    kernel = rng.uniform(-1, 1, (3, 16, 3, 3)).astype(np.float32)
+    g = np.broadcast_to(3e36 * (-1.0) ** np.add.outer(np.arange(6), np.arange(6)), (2, 3, 6, 6)).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, saved = cpu.conv2d(x, kernel, (1, 1), pads, None, False)
+        _, expected_saved = plain.conv2d(x, kernel, (1, 1), pads)
+        for wanted in ({"kernel_grad": False}, {"x_grad": False}):
+            grads = cpu.conv2d_grads(saved, g, **wanted)
+            for fast, exact in zip(grads, plain.conv2d_grads(expected_saved, g, **wanted)):
+                if exact is not None:
+                    assert np.isfinite(exact).all() and np.isfinite(fast).all()
+                    np.testing.assert_allclose(fast, exact, rtol=1e-5, atol=1e-5 * np.abs(exact).max())
 
 
 @given(case=conv_case(), channels=st.sampled_from([1, 10 ** 6]))

@@ -125,7 +125,8 @@ class NumpyBackend(Backend):
     def conv2d(self, x, kernel, stride, pads, bias=None, relu=False):
         """base.py's conv2d; a 3x3 one of stride 1 by Winograd's F(4x4, 3x3) (winograd.py), its 36 products
         and its transforms shared between the threads. It keeps the transformed patches V for the
-        gradient (2.25 times the size of x: a quarter of im2col's windows)."""
+        gradient (about 2.25 times the size of x where 4 divides the output's sides: a quarter of im2col's
+        windows)."""
         if not self._winograd_suits(x, kernel, stride):
             return super().conv2d(x, kernel, stride, pads, bias, relu)
         n, f = x.shape[0], kernel.shape[0]
@@ -136,12 +137,12 @@ class NumpyBackend(Backend):
         u = self._kernel_transform(kernel)
         m = self._products(u, v)
         out = self.empty((f, oh, ow, n), x.dtype)
-        bias = np.zeros(f, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
+        shift = np.zeros(f, x.dtype) if bias is None else bias.astype(x.dtype, copy=False)
         transform, at = loops.compiled(winograd.output_transform), winograd.AT.astype(x.dtype)
-
-        def share(start, stop):
-            transform(m, at, bias, relu, out, start, stop)
-        self.split_work(share, f, m.size)
+        finite = np.empty(f, x.dtype)
+        self.split_work(lambda start, stop: transform(m, at, shift, relu, out, finite, start, stop), f, m.size)
+        if np.isnan(finite).any():      # a huge input overflowed inside the transforms: see winograd.py
+            return super().conv2d(x, kernel, stride, pads, bias, relu)
         out = np.permute_dims(out, (3, 0, 1, 2))
         return out, {"x": x, "kernel": kernel, "stride": stride, "pads": pads, "relu_out": out if relu else None,
                      "windows": None, "patches": v, "u": u}
@@ -172,12 +173,17 @@ class NumpyBackend(Backend):
             g_u = self._products(g_m, np.permute_dims(v, (0, 2, 1)))
             with _blas_on_one_thread():       # (OpenBLAS's own threads would spin on after it)
                 g_kernel = winograd.kernel_transform_grad(g_u)
+            if not np.isfinite(g_kernel).all():         # overflow inside the transforms
+                return super().conv2d_grads(saved, g, x_grad, kernel_grad, bias_grad)
         if x_grad:
             g_v = self._products(np.permute_dims(u, (0, 2, 1)), g_m)
             (top, _), (left, _) = frame
-            g_x = self.zeros((c, h, w, n), x.dtype)
+            g_x, finite = self.zeros((c, h, w, n), x.dtype), np.empty(c, x.dtype)
             spread = loops.compiled(winograd.input_transform_grad)
-            self.split_work(lambda start, stop: spread(g_v, bt, tiles_w, top, left, g_x, start, stop), c, g_v.size)
+            self.split_work(lambda start, stop: spread(g_v, bt, tiles_w, top, left, g_x, finite, start, stop),
+                            c, g_v.size)
+            if np.isnan(finite).any():
+                return super().conv2d_grads(saved, g, x_grad, kernel_grad, bias_grad)
             g_x = np.permute_dims(g_x, (3, 0, 1, 2))
         return g_x, g_kernel, g_bias if bias_grad else None
 

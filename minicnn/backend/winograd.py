@@ -6,14 +6,15 @@ Cut the padded input into 6x6 patches d that overlap by 2 (one per 4x4 tile of t
 
     output tile = A^T [ (G g G^T) * (B^T d B) ] A        (* elementwise, over the 6x6 positions)
 
-(Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016). It is polynomial
-multiplication: a row of the kernel and a row of a patch are the coefficients of two polynomials,
-their product's coefficients hold the row's outputs, and a product of polynomials of degree 2 and 3
-is fixed by its values at 6 points. B^T and G evaluate the two polynomials there (here at 0, 1, -1,
-1/2, -2 and infinity; those points round less in float32 than Lavin's 0, +-1, +-2: Barabasz et al.,
-"Error analysis and improving the accuracy of Winograd convolution", 2020), the elementwise product
-multiplies the values, and A^T interpolates the product back. Done along rows and then columns, the
-matrices act on both sides.
+(Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016). It comes from
+polynomial multiplication: 3 kernel taps and 4 values are the coefficients of polynomials of degree 2
+and 3, whose product (6 coefficients: a "full" convolution) is fixed by its values at 6 points. There
+G and A evaluate the two polynomials at the points (here 0, 1, -1, 1/2, -2 and infinity; these round
+less in float32 than Lavin's 0, +-1, +-2: Barabasz et al., "Error analysis and improving the accuracy
+of Winograd convolution", 2020), the elementwise product multiplies the values, and B interpolates
+the product back. A CNN's convolution, 4 outputs from 6 inputs, is that computation's transpose, so
+the roles swap: A^T (the points to the powers 0-3) and B^T (interpolation's) are what the formula
+uses. Done along rows and then columns, the matrices act on both sides.
 
 Summed over the input channels, each of the 36 positions is one matrix product, kernels (F, C) @
 patches (C, tiles): 36 C multiply-adds per 4x4 tile (2.25 C per output value) where im2col's one
@@ -22,17 +23,18 @@ are the same steps run backwards (each step's transpose): the kernel's from the 
 the input's from U^T @ dM, each 6x6 patch's gradient added back where the patch came from.
 
 The price is rounding: the transforms multiply by up to 5/2 and 8 and add many terms, so a float32
-result is off by a few parts in a million of the largest output (im2col: a few in ten million), the
-same order as cuDNN's Winograd kernels on a GPU. Its transforms also add and subtract inputs, so an
-infinite input would give inf - inf = NaN where the plain convolution gives +-inf: cpu.py computes a
-convolution with an infinite or NaN input (or gradient) by im2col instead, and so gives base.py's
-numbers there too.
+result is off by about 13 roundings of the largest sum of |terms| in its tile (a few parts in a
+million of the largest output nearby; im2col: a few in ten million), the order of cuDNN's Winograd
+kernels on a GPU. Its transforms also add and subtract inputs, so an infinite input would give
+inf - inf = NaN where the plain convolution gives +-inf, and they grow values (up to 49 times in
+B^T d B), so a huge finite input can overflow inside them: cpu.py computes a convolution with an
+infinite or NaN input, output or gradient by im2col instead, and so gives base.py's numbers there.
 
 The transforms are plain loops, compiled by numba (loops.compiled) when cpu.py runs them, over the
 CPU's batch-last layout (C, H, W, N), the batch innermost, so each runs as SIMD over the images. Each
 step of a transform is one line: six rows (or four) weighted by a row of the matrix, which comes in as
-an argument in the data's dtype (a weight 0 adds an exact 0; numba would compute a float32 times a
-Python float in float64). They work on a strip of tiles side by side at a time, so their inner loops
+an argument in the data's dtype (a weight 0 adds an exact 0 to finite data; numba would compute a
+float32 times a Python float in float64). They work on a strip of tiles side by side at a time, so their inner loops
 run along whole rows. The numbers equal base.py's im2col convolution to float32 rounding
 (tests/test_backend_contract.py).
 """
@@ -43,9 +45,9 @@ TILE, PATCH = 4, 6          # outputs per tile side; inputs per patch side (TILE
 POSITIONS = PATCH * PATCH   # products per convolution
 
 BT = np.array([[1, -3 / 2, -2, 3 / 2, 1, 0],          # row k: the coefficients of prod over the other
-               [0, -1, 1 / 2, 5 / 2, 1, 0],           # points p of (x - p), so d's polynomial times it
-               [0, 1, -5 / 2, 1 / 2, 1, 0],           # is known at point k alone; the last row: at infinity
-               [0, -2, -1, 2, 1, 0],
+               [0, -1, 1 / 2, 5 / 2, 1, 0],           # finite points p of (x - p), 0 at all of them but
+               [0, 1, -5 / 2, 1 / 2, 1, 0],           # k (its scale 1/prod(k - p) is in G); the last row:
+               [0, -2, -1, 2, 1, 0],                  # prod over all five, for infinity
                [0, 1 / 2, -1, -1 / 2, 1, 0],
                [0, 1, -3 / 2, -2, 3 / 2, 1]])
 G = np.array([[1, 0, 0],                              # row k: the kernel's polynomial at point k (0, 1,
@@ -54,7 +56,7 @@ G = np.array([[1, 0, 0],                              # row k: the kernel's poly
               [-16 / 15, -8 / 15, -4 / 15],
               [1 / 15, -2 / 15, 4 / 15],
               [0, 0, 1]])
-AT = np.array([[1, 1, 1, 1, 1, 0],                    # row i: the points to the power i (interpolation)
+AT = np.array([[1, 1, 1, 1, 1, 0],                    # row i: the points to the power i
                [0, 1, -1, 1 / 2, -2, 0],
                [0, 1, 1, 1 / 4, 4, 0],
                [0, 1, -1, 1 / 8, -8, 1]])
@@ -120,17 +122,18 @@ def input_transform(padded, bt, v, finite, start, stop):
         finite[c] = check.sum()
 
 
-def output_transform(m, at, bias, relu, out, start, stop):
+def output_transform(m, at, bias, relu, out, finite, start, stop):
     """out[f, 4 ty + i, 4 tx + j, n] = (A^T M A)[i, j] + bias[f], clipped at 0 if relu, for the 36 products
     m (36, F, tiles * N); at: A^T in m's dtype; out (F, OH, OW, N) (where 4 does not divide OH or OW, the
-    last tiles' rows or columns beyond it are left out). Filters start .. stop - 1; a strip of tiles side by
-    side at a time."""
+    last tiles' rows or columns beyond it are left out). finite[f]: 0 if filter f's outputs (before the ReLU)
+    are all finite, else NaN. Filters start .. stop - 1; a strip of tiles side by side at a time."""
     _, height, width, n_images = out.shape
     tiles_h, tiles_w = -(-height // TILE), -(-width // TILE)
     run = tiles_w * n_images
-    t = np.empty((TILE, PATCH, run), m.dtype)
+    t, check = np.empty((TILE, PATCH, run), m.dtype), np.empty(n_images, m.dtype)
     for f in range(start, stop):
         b = bias[f]
+        check[:] = 0.0
         for ty in range(tiles_h):
             first = ty * run
             for s in range(PATCH):              # t[i, s] = sum over r of A^T[i, r] M[r, s]
@@ -151,9 +154,11 @@ def output_transform(m, at, bias, relu, out, start, stop):
                             a = tx * n_images + n
                             value = w0 * t[i, 0, a] + w1 * t[i, 1, a] + w2 * t[i, 2, a] + w3 * t[i, 3, a] \
                                 + w4 * t[i, 4, a] + w5 * t[i, 5, a] + b
+                            check[n] += value - value
                             if relu:
                                 value = value if (value > 0) | (value != value) else 0.0    # NaN kept
                             out[f, y, z, n] = value
+        finite[f] = check.sum()
 
 
 def output_transform_grad(g, relu_out, relu, at, g_m, g_bias, start, stop):
@@ -198,10 +203,11 @@ def output_transform_grad(g, relu_out, relu, at, g_m, g_bias, start, stop):
         g_bias[f] = sums.sum()
 
 
-def input_transform_grad(g_v, bt, tiles_w, top, left, g_x, start, stop):
+def input_transform_grad(g_v, bt, tiles_w, top, left, g_x, finite, start, stop):
     """The transpose of input_transform: each patch's B g_v B^T added into g_x (C, H, W, N), which starts at 0,
     where the patch lies on the input (the frame of `top` rows and `left` columns round it gets nothing);
-    overlapping patches add up. bt: B^T in g_v's dtype; tiles_w: tiles in a row; channels start .. stop - 1."""
+    overlapping patches add up. bt: B^T in g_v's dtype; tiles_w: tiles in a row; channels start .. stop - 1.
+    finite[c]: 0 if channel c's gradient is all finite, else NaN."""
     _, height, width, n_images = g_x.shape
     tiles_h = g_v.shape[2] // (tiles_w * n_images)
     run = tiles_w * n_images                        # a strip of g_v
@@ -234,3 +240,9 @@ def input_transform_grad(g_v, bt, tiles_w, top, left, g_x, start, stop):
                             b = z + left
                             g_x[c, y, z, n] += w0 * t[0, b, n] + w1 * t[1, b, n] + w2 * t[2, b, n] \
                                 + w3 * t[3, b, n] + w4 * t[4, b, n] + w5 * t[5, b, n]
+        check = 0.0
+        for y in range(height):             # (once the channel is whole: its values are in cache)
+            for z in range(width):
+                for n in range(n_images):
+                    check += g_x[c, y, z, n] - g_x[c, y, z, n]
+        finite[c] = check
