@@ -23,20 +23,21 @@ are the same steps run backwards (each step's transpose): the kernel's from the 
 the input's from U^T @ dM, each 6x6 patch's gradient added back where the patch came from.
 
 The price is rounding: the transforms multiply by up to 5/2 and 8 and add many terms, so a float32
-result is off by about 13 roundings of the largest sum of |terms| in its tile (a few parts in a
-million of the largest output nearby; im2col: a few in ten million), the order of cuDNN's Winograd
-kernels on a GPU. Its transforms also add and subtract inputs, so an infinite input would give
-inf - inf = NaN where the plain convolution gives +-inf, and they grow values (up to 49 times in
-B^T d B), so a huge finite input can overflow inside them: cpu.py computes a convolution with an
-infinite or NaN input, output or gradient by im2col instead, and so gives base.py's numbers there.
+result is off by a few roundings of the largest sum of |terms| in its tile (at most 4.2 over 30
+random layers; benchmarks/RESULTS.md), a few parts in a million of the largest output nearby
+(im2col: a few in ten million), the order of cuDNN's Winograd kernels on a GPU. Its transforms also
+add and subtract inputs, so an infinite input would give inf - inf = NaN where the plain convolution
+gives +-inf, and they grow values (up to 49 times in B^T d B), so a huge finite input can overflow
+inside them: cpu.py computes a convolution with an infinite or NaN input, output or gradient by
+im2col instead, and so gives base.py's numbers there.
 
 The transforms are plain loops, compiled by numba (loops.compiled) when cpu.py runs them, over the
 CPU's batch-last layout (C, H, W, N), the batch innermost, so each runs as SIMD over the images. Each
 step of a transform is one line: six rows (or four) weighted by a row of the matrix, which comes in as
 an argument in the data's dtype (a weight 0 adds an exact 0 to finite data; numba would compute a
-float32 times a Python float in float64). They work on a strip of tiles side by side at a time, so their inner loops
-run along whole rows. The numbers equal base.py's im2col convolution to float32 rounding
-(tests/test_backend_contract.py).
+float32 times a Python float in float64). They work on a strip of tiles side by side at a time, so
+their inner loops run along whole rows. The numbers equal base.py's im2col convolution to float32
+rounding (tests/test_backend_contract.py).
 """
 
 import numpy as np
